@@ -1,0 +1,61 @@
+"""The project's error hierarchy. Translated to messages only at the edges (CLI, API, UI)."""
+
+
+class PlanAssistantError(Exception):
+    """Base class. `str(err)` is a one-line reason a user can act on."""
+
+    code = "error"
+    status = 500
+
+
+class BadRequest(PlanAssistantError):
+    code = "bad_request"
+    status = 400
+
+
+class NotFound(PlanAssistantError):
+    code = "not_found"
+    status = 404
+
+
+class Unauthorized(PlanAssistantError):
+    code = "unauthorized"
+    status = 401
+
+
+class IngestError(PlanAssistantError):
+    code = "ingest_error"
+    status = 422
+
+
+class UnreadableDocument(IngestError):
+    """A file that cannot be turned into text: corrupt, encrypted, image-only, unsupported, too large."""
+
+    code = "unreadable_document"
+
+
+class UnsupportedFormat(UnreadableDocument):
+    code = "unsupported_format"
+    status = 415
+
+
+class TooLarge(UnreadableDocument):
+    code = "too_large"
+    status = 413
+
+
+class StoreUnavailable(PlanAssistantError):
+    """The index cannot be opened (held by another process, corrupt, server unreachable)."""
+
+    code = "store_unavailable"
+    status = 503
+
+
+class ModelUnavailable(PlanAssistantError):
+    code = "model_unavailable"
+    status = 503
+
+
+class ConfigError(PlanAssistantError):
+    code = "config_error"
+    status = 500

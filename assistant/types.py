@@ -1,0 +1,166 @@
+"""Domain types owned by the project. Third-party types never leave their adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, Sequence
+
+DocType = Literal["plan", "sector_plan", "consultation", "other"]
+Audience = Literal["public", "staff"]
+PageStatus = Literal["ok", "empty", "no_text_layer", "garbled"]
+Verdict = Literal["consistent", "conflict", "unsupported", "not_judged"]
+
+DOC_TYPES: tuple[str, ...] = ("plan", "sector_plan", "consultation", "other")
+AUDIENCES: tuple[str, ...] = ("public", "staff")
+
+
+@dataclass
+class Page:
+    """One page of extracted, normalised text. Non-paged files are page 1."""
+
+    number: int
+    text: str
+    status: PageStatus = "ok"
+    note: str = ""  # e.g. "no text layer (needs OCR)", "extracted with pypdfium2"
+
+
+@dataclass
+class Record:
+    """One table row (CSV/XLSX/HTML table), rendered as `column: value` lines. Never split."""
+
+    text: str
+    page: int = 1
+    row: int = 0
+
+
+@dataclass
+class LoadedDocument:
+    """What a loader returns: pages of text and/or table records, plus what went wrong."""
+
+    source: str
+    kind: str  # pdf | html | text | markdown | csv | xlsx
+    pages: list[Page] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    title: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.pages) + "\n".join(r.text for r in self.records)
+
+
+@dataclass
+class DocumentMeta:
+    doc_id: str
+    title: str
+    doc_type: str = "other"
+    issuer: str = ""
+    period_start: int | None = None  # Western fiscal year
+    period_end: int | None = None
+    audience: str = "public"
+    edition: str = ""
+    source: str = ""
+    content_hash: str = ""
+    pages: int = 0
+    chunks: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chunk:
+    doc_id: str
+    chunk_no: int
+    text: str
+    section: str  # section path joined with " > "
+    pages: list[int]
+    is_record: bool = False
+
+    @property
+    def page(self) -> int | None:
+        return self.pages[0] if self.pages else None
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its document's metadata."""
+
+    doc_id: str
+    title: str
+    section: str
+    pages: list[int]
+    text: str
+    score: float
+    doc_type: str = "other"
+    audience: str = "public"
+    chunk_no: int = 0
+
+    @property
+    def page(self) -> int | None:
+        return self.pages[0] if self.pages else None
+
+    def to_dict(self) -> dict:
+        return {
+            "doc": self.doc_id,
+            "title": self.title,
+            "section": self.section,
+            "page": self.page,
+            "pages": self.pages,
+            "text": self.text,
+            "score": round(float(self.score), 6),
+            "type": self.doc_type,
+        }
+
+
+@dataclass
+class Citation:
+    number: int
+    passage: Passage
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {"n": self.number, "doc": p.doc_id, "title": p.title, "section": p.section,
+                "page": p.page, "text": p.text}
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    related: list[Passage] = field(default_factory=list)
+    generator: str = "extractive"
+    notice: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "related": [p.to_dict() for p in self.related],
+            "generator": self.generator,
+            "notice": self.notice,
+        }
+
+
+@dataclass
+class SearchFilters:
+    doc_types: list[str] | None = None
+    audiences: list[str] | None = None
+    doc_ids: list[str] | None = None
+    fiscal_year: int | None = None
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+class SparseEncoder(Protocol):
+    def encode(self, text: str) -> tuple[list[int], list[float]]: ...
+
+    def encode_query(self, text: str) -> tuple[list[int], list[float]]: ...
