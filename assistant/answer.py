@@ -1,0 +1,216 @@
+"""Grounded answers: retrieve, decide whether the documents cover the question, answer with citations.
+
+Every generator's answer goes through `verify` before it is shown: citations must point at
+retrieved passages and every number in the answer must appear in a cited passage (compared
+as values). An answer that fails is repaired (citations attached sentence by sentence) or
+replaced by the extractive answer, never shown as is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from assistant.errors import BadRequest, ModelUnavailable
+from assistant.evidence import QueryTerms, content_tokens, coverage, proper_nouns, query_terms, sentences
+from assistant.facts import canonical_tokens
+from assistant.types import Answer, Citation, Passage, SearchFilters
+
+MAX_QUESTION_CHARS = 2000
+NOT_COVERED_JA = "ご質問の内容は、公開されている計画書には記載が見当たりません。"
+NOT_COVERED_EN = "The plan documents do not cover this question."
+_CITE = re.compile(r"\[(\d{1,2})\]")
+_FOLLOW_UP = re.compile(r"^(その|それ|この|これ|そこ|同じ|では|じゃあ|また|あと|ほか|他に|次に|それでは)|^.{0,12}[はも][？?]?$")
+
+
+def is_english(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    ascii_letters = sum(c.isascii() for c in letters)
+    return bool(letters) and ascii_letters / len(letters) > 0.7
+
+
+def validate_question(question: str) -> str:
+    q = unicodedata.normalize("NFKC", question or "").strip()
+    if not q:
+        raise BadRequest("質問が空です。知りたいことを入力してください。")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise BadRequest(f"質問が長すぎます（{len(q)}文字）。{MAX_QUESTION_CHARS}文字以内で要点を入力してください。")
+    return q
+
+
+def retrieval_query(question: str, history: list[dict] | None) -> str:
+    """A follow-up ("その期間は？") is searched together with the previous question."""
+    if not history:
+        return question
+    previous = [h["content"] for h in history if h.get("role") == "user" and h.get("content")]
+    if previous and (_FOLLOW_UP.search(question) or len(question) <= 12):
+        return f"{previous[-1]} {question}"
+    return question
+
+
+@dataclass
+class Evidence:
+    question: str
+    passages: list[Passage]
+    terms: QueryTerms
+    strength: float
+    ranked_sentences: list[tuple[float, int, str]] = field(default_factory=list)  # (score, passage idx, text)
+
+
+class AnswerEngine:
+    def __init__(self, search: Callable[..., list[Passage]], bm25, registry, embedder=None,
+                 generator=None, threshold: float = 0.6, k: int = 6) -> None:
+        self.search, self.bm25, self.registry, self.embedder = search, bm25, registry, embedder
+        self.generator, self.threshold, self.k = generator, threshold, k
+
+    # ------------------------------------------------------------------ evidence
+    def gather(self, question: str, history: list[dict] | None, filters: SearchFilters | None) -> Evidence:
+        query = retrieval_query(question, history)
+        passages = self.search(query, k=self.k, filters=filters)
+        terms = query_terms(self.bm25, self.registry, query)
+        scored: list[tuple[float, int, str]] = []
+        strength = 0.0
+        for i, p in enumerate(passages):
+            toks = set(content_tokens(self.bm25, p.title + "\n" + p.section + "\n" + p.text))
+            strength = max(strength, coverage(terms, p.title + p.section + p.text, toks))
+            for s in sentences(p.text):
+                if len(s) < 6:
+                    continue
+                sc = coverage(terms, s, set(content_tokens(self.bm25, s))) + 0.3 * coverage(terms, p.section)
+                scored.append((sc - 0.02 * i, i, s))
+        if self.embedder is not None and scored and is_english(question):
+            # English questions share no words with Japanese text: rank sentences by meaning instead
+            import numpy as np
+
+            q = np.asarray(self.embedder.embed_query(question))
+            vecs = np.asarray(self.embedder.embed_passages([s for _, _, s in scored[:60]]))
+            scored = [(float(v @ q), i, s) for v, (_, i, s) in zip(vecs, scored[:60])]
+            strength = max(strength, max((sc for sc, _, _ in scored), default=0.0))
+        scored.sort(key=lambda x: -x[0])
+        return Evidence(question, passages, terms, strength, scored)
+
+    def covered(self, ev: Evidence) -> bool:
+        if not ev.passages:
+            return False
+        if is_english(ev.question):
+            return ev.strength >= 0.80
+        return ev.strength >= self.threshold
+
+    # ------------------------------------------------------------------ answers
+    def ask(self, question: str, history: list[dict] | None = None,
+            filters: SearchFilters | None = None) -> Answer:
+        question = validate_question(question)
+        ev = self.gather(question, history, filters)
+        if not self.covered(ev):
+            return self._abstain(ev)
+        if self.generator is not None:
+            try:
+                return self._generate(ev, history)
+            except ModelUnavailable as exc:
+                ans = self.extractive(ev)
+                ans.notice = f"言語モデルに接続できなかったため、資料の該当箇所をそのまま示しています（{exc}）"
+                return ans
+        return self.extractive(ev)
+
+    def stream(self, question: str, history: list[dict] | None = None,
+               filters: SearchFilters | None = None) -> Iterator[dict]:
+        """Events for a chat: {"type": "delta", "text"} …, then {"type": "answer", ...}."""
+        answer = self.ask(question, history, filters)
+        for piece in re.split(r"(?<=[。\n])", answer.text):
+            if piece:
+                yield {"type": "delta", "text": piece}
+        yield {"type": "answer", **answer.to_dict()}
+
+    def _abstain(self, ev: Evidence) -> Answer:
+        return _abstain_answer(ev)
+
+    def extractive(self, ev: Evidence, max_sentences: int = 2) -> Answer:
+        chosen: list[tuple[int, str]] = []
+        best = ev.ranked_sentences[0][0] if ev.ranked_sentences else 0.0
+        for score, i, s in ev.ranked_sentences:
+            if len(chosen) >= max_sentences or score < 0.6 * best:
+                break
+            if all(s != c for _, c in chosen):
+                chosen.append((i, s))
+        if not chosen and ev.passages:
+            chosen = [(0, sentences(ev.passages[0].text)[0])]
+        numbers: dict[int, int] = {}
+        parts = []
+        for i, s in chosen:
+            n = numbers.setdefault(i, len(numbers) + 1)
+            parts.append((i, s, n))
+        if is_english(ev.question):
+            lines = [f"According to {ev.passages[i].title}{_page_en(ev.passages[i])}: 「{s}」 [{n}]"
+                     for i, s, n in parts]
+        else:
+            lines = [f"{s}[{n}]" for _, s, n in parts]
+        citations = [Citation(n, ev.passages[i]) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
+        return Answer(ev.question, "\n".join(lines), abstained=False, citations=citations, generator="extractive")
+
+    # ------------------------------------------------------------------ LLM path
+    def _generate(self, ev: Evidence, history: list[dict] | None) -> Answer:
+        from assistant.prompts import build_messages
+
+        messages = build_messages(ev.question, ev.passages, history, english=is_english(ev.question))
+        text = self.generator.chat(messages, max_tokens=400).strip()
+        answer = verify(ev, text, self.generator.name, lambda t: proper_nouns(self.bm25, t))
+        return answer if answer is not None else self.extractive(ev)
+
+
+def _abstain_answer(ev: Evidence) -> Answer:
+    text = NOT_COVERED_EN if is_english(ev.question) else NOT_COVERED_JA
+    if ev.passages:
+        text += ("\nRelated passages are listed below." if is_english(ev.question)
+                 else "\n関連しそうな箇所を下に示します。")
+    return Answer(ev.question, text, abstained=True, related=ev.passages[:3], generator="none")
+
+
+def _page_en(p: Passage) -> str:
+    return f" (p. {p.page})" if p.page else ""
+
+
+def _supported(sentence: str, passage_text: str) -> bool:
+    return canonical_tokens(sentence) <= canonical_tokens(passage_text)
+
+
+def verify(ev: Evidence, text: str, generator: str, proper_nouns: Callable[[str], list[str]]) -> Answer | None:
+    """Check a generated answer against the passages; repair its citations or reject it (None)."""
+    if not text:
+        return None
+    if re.search(r"記載(が|は)(見当たりません|ありません)|含まれていません|not (covered|mentioned)", text):
+        ans = _abstain_answer(ev)
+        ans.generator = generator
+        return ans
+    out, used = [], {}
+    for sent in [s for s in re.split(r"(?<=[。！？.!?])\s*|\n", _CITE.sub("", text)) if s.strip()]:
+        support = [i for i, p in enumerate(ev.passages) if _supported(sent, p.text)]
+        names = proper_nouns(sent)
+        support = [i for i in support if all(n in ev.passages[i].text for n in names)]
+        if not support:
+            return None  # a number, date or name that no passage states: never shown
+        best = _best_by_words(sent, ev.passages, support)
+        if best is None and (canonical_tokens(sent) or names):
+            best = support[0]
+        if best is None:
+            out.append(sent)  # a connective sentence stating no fact
+            continue
+        n = used.setdefault(best, len(used) + 1)
+        out.append(f"{sent}[{n}]")
+    if not used:
+        return None
+    citations = [Citation(n, ev.passages[i]) for i, n in sorted(used.items(), key=lambda x: x[1])]
+    joiner = " " if is_english(ev.question) else ""
+    return Answer(ev.question, joiner.join(out), abstained=False, citations=citations, generator=generator)
+
+
+def _best_by_words(sentence: str, passages: list[Passage], candidates: list[int]) -> int | None:
+    grams = {sentence[i:i + 2] for i in range(len(sentence) - 1)}
+    best, best_score = None, 0.0
+    for i in candidates:
+        text = passages[i].text
+        score = sum(g in text for g in grams) / (len(grams) or 1)
+        if score > best_score:
+            best, best_score = i, score
+    return best if best_score >= 0.3 else None

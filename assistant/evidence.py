@@ -1,0 +1,76 @@
+"""How well passages cover a question: IDF-weighted share of the question's content words.
+
+Used to decide when the documents do not cover a question (abstain rather than guess), and to
+pick the sentences that answer it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# question words and generic nouns that say nothing about the subject
+_GENERIC = {
+    "何", "なに", "なん", "いくつ", "いくら", "どの", "どれ", "どこ", "どう", "どんな", "どのよう", "いつ", "誰", "だれ",
+    "くらい", "ぐらい", "程度", "教える", "ください", "こと", "もの", "ため", "よう", "場合", "について", "方",
+    "時点", "現在", "どなた", "何故", "なぜ", "こちら", "それ", "その", "これ", "この", "あれ",
+    "what", "which", "how", "when", "who", "where", "why", "the", "a", "an", "of", "in", "to", "is", "are", "was",
+    "were", "be", "and", "or", "for", "on", "at", "by", "with", "according", "does", "do", "did", "much", "many",
+}
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞", "接尾辞"}
+_SENT_SPLIT = re.compile(r"(?<=[。！？!?])|\n")
+
+
+@dataclass
+class QueryTerms:
+    tokens: list[str]
+    weights: dict[str, float]  # token → IDF weight
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values()) or 1.0
+
+
+def content_tokens(bm25, text: str) -> list[str]:
+    """Nouns (and other content words) of `text`, normalised, without question words."""
+    bm25.warm_up()
+    text = unicodedata.normalize("NFKC", text)
+    out = []
+    with bm25._lock:
+        for m in bm25._tok.tokenize(text[:4000], bm25._mode):
+            pos = m.part_of_speech()
+            if pos[0] not in _CONTENT_POS or pos[0] in ("動詞", "形容詞") and pos[1] == "非自立可能":
+                continue
+            form = m.normalized_form().lower()
+            if form.strip() and form not in _GENERIC and not re.fullmatch(r"[\W_]+", form):
+                out.append(form)
+    return list(dict.fromkeys(out))
+
+
+def query_terms(bm25, registry, question: str) -> QueryTerms:
+    tokens = content_tokens(bm25, question)
+    ids = {t: bm25._index(t) for t in tokens}
+    idf = registry.idf(list(ids.values())) if ids else {}
+    return QueryTerms(tokens, {t: idf.get(i, 1.0) for t, i in ids.items()})
+
+
+def coverage(terms: QueryTerms, text: str, text_tokens: set[str] | None = None) -> float:
+    """IDF-weighted share of the question's content words found in `text`."""
+    if not terms.tokens:
+        return 0.0
+    norm = unicodedata.normalize("NFKC", text).lower()
+    got = sum(w for t, w in terms.weights.items() if t in norm or (text_tokens is not None and t in text_tokens))
+    return got / terms.total
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENT_SPLIT.split(text) if s and s.strip()]
+
+
+def proper_nouns(bm25, text: str) -> list[str]:
+    """Proper nouns (固有名詞) in `text`, as written: each must appear in a cited passage."""
+    bm25.warm_up()
+    with bm25._lock:
+        return [m.surface() for m in bm25._tok.tokenize(unicodedata.normalize("NFKC", text)[:4000], bm25._mode)
+                if m.part_of_speech()[1] == "固有名詞"]

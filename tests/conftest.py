@@ -1,0 +1,57 @@
+"""Shared fixtures: a network firewall, the real corpus location, one service per session."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+EVAL = SHARED / "eval"
+
+
+def _is_local(address) -> bool:
+    if isinstance(address, tuple):
+        host = address[0]
+    else:
+        return True  # unix sockets
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Any outbound connection other than loopback fails the test."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    def guarded_ex(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
+
+
+def require_corpus() -> Path:
+    if not CORPUS.exists():
+        pytest.skip(f"real documents not found at {CORPUS} (../shared/corpus): corpus tests skipped")
+    return CORPUS
