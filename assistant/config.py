@@ -13,6 +13,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLAN_ASSISTANT_", extra="ignore")
 
     data_dir: Path = Path("data")
+    # vectors are cached by model and text hash; share one cache between data directories if you like
+    vector_cache: Path | None = None
     environment: Literal["development", "production"] = "development"
 
     # index

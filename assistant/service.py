@@ -26,7 +26,7 @@ class PlanAssistant:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.embedder = CachedEmbedder(make_embedder(settings.embed_model, settings.embed_threads),
-                                       settings.cache_dir / "vectors.sqlite")
+                                       settings.vector_cache or settings.cache_dir / "vectors.sqlite")
         self.sparse = SudachiBM25()
         self.registry = Registry(settings.data_dir / "registry.sqlite")
         self._lock_file = None

@@ -24,6 +24,7 @@ _HEADING_STYLES: list[tuple[str, re.Pattern[str]]] = [
     ("chapter", re.compile(r"^第[0-9０-９一二三四五六七八九十]+章[\s　]*\S")),
     ("section", re.compile(r"^第[0-9０-９一二三四五六七八九十]+節[\s　]*\S")),
     ("item", re.compile(r"^第[0-9０-９一二三四五六七八九十]+(?:項|款)[\s　]*\S")),
+    ("measure", re.compile(r"^(?:基本目標|政策|施策|基本施策|基本方針|目標|重点施策|重点プロジェクト)[0-9０-９一二三四五六七八九十]+[\s　:：.．、]*\S")),
     ("num", re.compile(r"^[0-9０-９]{1,2}[\s　.、．]+\S")),
     ("paren_num", re.compile(r"^[(（][0-9０-９]{1,2}[)）][\s　]*\S")),
     ("kata", re.compile(r"^[ア-ンｱ-ﾝ][\s　.、．]+\S")),

@@ -141,7 +141,7 @@ def _load_pdf(path: Path, doc: LoadedDocument) -> None:
             log.warning("pypdf failed on %s page %d: %s", path.name, i + 1, err)
             text = ""
         note = ""
-        if page_quality(text)[0] != "ok" or _RADICAL.search(text):
+        if page_quality(text)[0] != "ok" or suspect_ratio(text) > 0.005 or _RADICAL.search(text):
             other = fallback.page_text(i)
             if other is not None and _score(other) > _score(text):
                 text, note = other, "extracted with pypdfium2"
