@@ -22,6 +22,14 @@ MAX_QUESTION_CHARS = 2000
 NOT_COVERED_JA = "ご質問の内容は、公開されている計画書には記載が見当たりません。"
 NOT_COVERED_EN = "The plan documents do not cover this question."
 _CITE = re.compile(r"\[(\d{1,2})\]")
+_INTERROGATIVE = re.compile(r"何|いつ|いくつ|いくら|どの|どれ|どう|どこ|どんな|誰|だれ|\b(?:what|when|how|which|who|where)\b",
+                            re.IGNORECASE)
+_ASKS_WHICH_DOCUMENT = re.compile(r"どの(?:計画|資料|文書|戦略|方針|ビジョン)|何という計画|どこに(?:書|記載|定め|位置)|"
+                                  r"which (?:plan|document)", re.IGNORECASE)
+_ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
+_ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
+                          r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage|target", re.IGNORECASE)
+_TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
 _FOLLOW_UP = re.compile(r"^(その|それ|この|これ|そこ|同じ|では|じゃあ|また|あと|ほか|他に|次に|それでは)|^.{0,12}[はも][？?]?$")
 
 
@@ -68,8 +76,12 @@ class AnswerEngine:
     # ------------------------------------------------------------------ evidence
     def gather(self, question: str, history: list[dict] | None, filters: SearchFilters | None) -> Evidence:
         query = retrieval_query(question, history)
+        if is_english(question):
+            query = self.translate(query)
         passages = self.search(query, k=self.k, filters=filters)
         terms = query_terms(self.bm25, self.registry, query)
+        wants_time, wants_number = bool(_ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))
+        asked_numbers = canonical_tokens(query)
         scored: list[tuple[float, int, str]] = []
         strength = 0.0
         for i, p in enumerate(passages):
@@ -78,18 +90,37 @@ class AnswerEngine:
             for s in sentences(p.text):
                 if len(s) < 6:
                     continue
+                numbers = canonical_tokens(s)
                 sc = coverage(terms, s, set(content_tokens(self.bm25, s))) + 0.3 * coverage(terms, p.section)
+                sc += 0.25 * (wants_number and bool(numbers)) + 0.25 * (wants_time and bool(_TIME.search(s)))
+                sc += 0.2 * bool(asked_numbers and asked_numbers <= numbers)
                 scored.append((sc - 0.02 * i, i, s))
-        if self.embedder is not None and scored and is_english(question):
-            # English questions share no words with Japanese text: rank sentences by meaning instead
+        if self.embedder is not None and scored and is_english(question) and query == question:
+            # no translation available: rank sentences by meaning, English against Japanese
             import numpy as np
 
             q = np.asarray(self.embedder.embed_query(question))
-            vecs = np.asarray(self.embedder.embed_passages([s for _, _, s in scored[:60]]))
-            scored = [(float(v @ q), i, s) for v, (_, i, s) in zip(vecs, scored[:60])]
+            top = sorted(scored, key=lambda x: -x[0])[:60]
+            vecs = np.asarray(self.embedder.embed_passages([s for _, _, s in top]))
+            scored = [(float(v @ q) + 0.2 * bool(asked_numbers and asked_numbers <= canonical_tokens(s)), i, s)
+                      for v, (_, i, s) in zip(vecs, top)]
             strength = max(strength, max((sc for sc, _, _ in scored), default=0.0))
         scored.sort(key=lambda x: -x[0])
         return Evidence(question, passages, terms, strength, scored)
+
+    def translate(self, question: str) -> str:
+        """English → Japanese search query with the configured LLM; the question itself without one."""
+        if self.generator is None:
+            return question
+        try:
+            out = self.generator.chat([
+                {"role": "system", "content": "Translate the user's question into natural Japanese. Output only the "
+                                              "Japanese question."},
+                {"role": "user", "content": question}], max_tokens=120)
+        except ModelUnavailable:
+            return question
+        out = out.strip().splitlines()[0] if out.strip() else ""
+        return f"{out} {question}" if out and not is_english(out) else question
 
     def covered(self, ev: Evidence) -> bool:
         if not ev.passages:
@@ -105,6 +136,9 @@ class AnswerEngine:
         ev = self.gather(question, history, filters)
         if not self.covered(ev):
             return self._abstain(ev)
+        correction = premise_conflict(question, ev)
+        if correction is not None:
+            return correction
         if self.generator is not None:
             try:
                 return self._generate(ev, history)
@@ -141,6 +175,14 @@ class AnswerEngine:
         for i, s in chosen:
             n = numbers.setdefault(i, len(numbers) + 1)
             parts.append((i, s, n))
+        if _ASKS_WHICH_DOCUMENT.search(ev.question):
+            titles = list(dict.fromkeys(ev.passages[i].title for i, _, _ in parts))
+            lead = "、".join(f"『{t}』" for t in titles)
+            parts_text = [f"{s}[{n}]" for _, s, n in parts]
+            text = (f"Covered in {lead}: " if is_english(ev.question) else f"{lead}に記載があります。\n") + \
+                "\n".join(parts_text)
+            citations = [Citation(n, ev.passages[i]) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
+            return Answer(ev.question, text, abstained=False, citations=citations, generator="extractive")
         if is_english(ev.question):
             lines = [f"According to {ev.passages[i].title}{_page_en(ev.passages[i])}: 「{s}」 [{n}]"
                      for i, s, n in parts]
@@ -157,6 +199,31 @@ class AnswerEngine:
         text = self.generator.chat(messages, max_tokens=400).strip()
         answer = verify(ev, text, self.generator.name, lambda t: proper_nouns(self.bm25, t))
         return answer if answer is not None else self.extractive(ev)
+
+
+def premise_conflict(question: str, ev: Evidence) -> Answer | None:
+    """A question that states a value the documents contradict (「令和12年度までですよね？」) is corrected."""
+    from assistant.facts import compare_facts, extract_facts
+
+    if _INTERROGATIVE.search(question):
+        return None  # the number is part of what is asked, not a premise
+    asked = [f for f in extract_facts(question) if f.kind in ("year", "period", "date", "quantity", "percent",
+                                                                "points", "duration")]
+    if not asked:
+        return None
+    for _, i, sentence in ev.ranked_sentences[:3]:
+        pairs = compare_facts(asked, extract_facts(sentence))
+        if pairs and not any(equal for _, _, equal in pairs):
+            wrong, right, _ = pairs[0]
+            p = ev.passages[i]
+            if is_english(question):
+                text = (f"No. The documents say 「{right.surface}」, not 「{wrong.surface}」: 「{sentence}」 [1]")
+            else:
+                text = (f"ご質問の「{wrong.surface}」は資料の記載と異なります。資料では「{right.surface}」となっています。"
+                        f"\n{sentence}[1]")
+            return Answer(question, text, abstained=False, citations=[Citation(1, p)], generator="extractive",
+                          notice="premise_corrected")
+    return None
 
 
 def _abstain_answer(ev: Evidence) -> Answer:

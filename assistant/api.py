@@ -190,6 +190,9 @@ def create_app(settings: Settings, service=None) -> FastAPI:
         report = await run_in_threadpool(s.where, req.measure)
         return report.to_dict()
 
+    from ui.app import mount_ui
+
+    mount_ui(app, settings)
     return app
 
 

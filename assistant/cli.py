@@ -159,8 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     from eval.cli import add_eval_parser
     from eval.bench import add_bench_parser
 
+    from assistant.cli_ask import add_ask_parser
+
+    add_ask_parser(sub)
     add_eval_parser(sub)
     add_bench_parser(sub)
+    from assistant.cli_serve import add_serve_parser; add_serve_parser(sub)  # noqa: E702
     return parser
 
 

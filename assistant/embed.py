@@ -114,7 +114,7 @@ class CachedEmbedder:
         self.inner.warm_up()
         if self._db is None:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.cache_path, check_same_thread=False)
+            self._db = sqlite3.connect(self.cache_path, check_same_thread=False, timeout=120)
             self._db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, h TEXT, v BLOB, PRIMARY KEY(model, h))")
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:

@@ -17,8 +17,11 @@ _GENERIC = {
     "時点", "現在", "どなた", "何故", "なぜ", "こちら", "それ", "その", "これ", "この", "あれ",
     "what", "which", "how", "when", "who", "where", "why", "the", "a", "an", "of", "in", "to", "is", "are", "was",
     "were", "be", "and", "or", "for", "on", "at", "by", "with", "according", "does", "do", "did", "much", "many",
+    # normalised forms of question words and light nouns
+    "幾ら", "幾つ", "何処", "如何", "何時", "何れ", "為", "事", "物", "様", "所", "等", "的", "さん", "くらい", "位",
+    "中", "上", "内", "際", "時", "頃", "方々", "皆様", "以上", "以下", "場所", "内容", "関係", "一", "全体",
 }
-_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞", "接尾辞"}
+_CONTENT_POS = {"名詞", "形状詞", "接尾辞"}
 _SENT_SPLIT = re.compile(r"(?<=[。！？!?])|\n")
 
 
@@ -40,7 +43,7 @@ def content_tokens(bm25, text: str) -> list[str]:
     with bm25._lock:
         for m in bm25._tok.tokenize(text[:4000], bm25._mode):
             pos = m.part_of_speech()
-            if pos[0] not in _CONTENT_POS or pos[0] in ("動詞", "形容詞") and pos[1] == "非自立可能":
+            if pos[0] not in _CONTENT_POS:
                 continue
             form = m.normalized_form().lower()
             if form.strip() and form not in _GENERIC and not re.fullmatch(r"[\W_]+", form):

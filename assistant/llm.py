@@ -364,14 +364,15 @@ class OpenAICompatGenerator:
             )
 
     def _messages(self, messages: Sequence[dict]) -> list[Any]:
+        plain = _plain_messages(messages)
+        self.warm_up()
         from llama_index.core.llms import ChatMessage, MessageRole
 
         return [
-            ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in _plain_messages(messages)
+            ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in plain
         ]
 
     def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> str:
-        self.warm_up()
         msgs = self._messages(messages)
         with _server_errors(self.base_url, self.timeout):
             response = self._llm.chat(msgs, max_tokens=max_tokens, temperature=temperature)
@@ -380,7 +381,6 @@ class OpenAICompatGenerator:
     def stream(
         self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0
     ) -> Iterator[str]:
-        self.warm_up()
         msgs = self._messages(messages)
         with _server_errors(self.base_url, self.timeout):
             for chunk in self._llm.stream_chat(msgs, max_tokens=max_tokens, temperature=temperature):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -33,7 +34,8 @@ class PlanAssistant:
         self.store = None
         self.retriever: Retriever | None = None
         self.indexer: Indexer | None = None
-        self.engine = None
+        self._engine = None
+        self._engine_lock = threading.Lock()
         self.generator = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -59,12 +61,20 @@ class PlanAssistant:
                                    weights=(s.dense_weight, s.sparse_weight), prefetch=s.prefetch)
         self.indexer = Indexer(self.store, self.embedder, self.sparse, self.registry, s.chunk_chars,
                                max_file_bytes=s.max_file_mb * 1024 * 1024)
-        self.generator = make_generator(s)
-        from assistant.answer import AnswerEngine
-
-        self.engine = AnswerEngine(self.search, self.sparse, self.registry, self.embedder, self.generator,
-                                   threshold=s.abstain_threshold if s.abstain_threshold is not None else 0.6)
         return self
+
+    @property
+    def engine(self):
+        """The answer engine; its generator (possibly a 1 GB local model) loads on first use only."""
+        with self._engine_lock:
+            if self._engine is None:
+                from assistant.answer import AnswerEngine
+
+                self.generator = make_generator(self.settings)
+                threshold = self.settings.abstain_threshold
+                self._engine = AnswerEngine(self.search, self.sparse, self.registry, self.embedder, self.generator,
+                                            threshold=threshold if threshold is not None else 0.6)
+            return self._engine
 
     def close(self) -> None:
         if self.store is not None:
@@ -130,6 +140,8 @@ class PlanAssistant:
 
     @property
     def generator_name(self) -> str:
+        if self._engine is None:
+            return f"{self.settings.generator} (not loaded yet)"
         return self.generator.name if self.generator is not None else "extractive"
 
     # ------------------------------------------------------------------ answers, checks

@@ -25,7 +25,7 @@ class SudachiBM25:
         if self._tok is None:
             from sudachipy import Dictionary, SplitMode
 
-            self._tok = Dictionary(dict="core").create()
+            self._tok = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
             self._mode = SplitMode.C
 
     def tokens(self, text: str) -> list[str]:

@@ -45,14 +45,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 for mode, s in rows.items():
                     print(f"{mode:8s} {s['hit@1']:6.3f} {s['hit@5']:6.3f} {s['mrr@10']:7.3f} {s['ndcg@10']:8.3f}  {s['cases']}")
             return 0
-        from eval.tasks import run_eval_task
+        if args.what == "answers":
+            from eval.answer_eval import run_answer_eval
 
-        return run_eval_task(args, svc, cases)
+            return run_answer_eval(args, svc, cases)
+        from eval.check_eval import run_check_eval
+
+        return run_check_eval(args, svc, cases)
 
 
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, check)")
-    p.add_argument("what", choices=("search",))
+    p.add_argument("what", choices=("search", "answers", "check"))
     p.add_argument("cases")
     p.add_argument("--modes", default="sparse,dense,hybrid", help="search modes to compare")
     p.add_argument("--generator", help="answers: extractive | local | openai (default: configured)")

@@ -4,15 +4,17 @@
 `UnreadableDocument` with a one-line reason that says what to do. A PDF without a text
 layer is not an error: its pages come back with status "no_text_layer" and a warning.
 
-PDF text comes from pypdf, page by page. Where a page comes out as mojibake or with CJK
-radical code points, it is extracted again with pypdfium2 and the better text is kept.
-Measured on corpus/otoineppu/kouhou/*.pdf (share of non-space characters that are
-Japanese, whole file, pypdf → pypdfium2):
+PDF text comes from pypdf, page by page. Where a page comes out as mojibake (see
+`normalize.page_quality`) or with CJK radical code points, it is extracted again with
+pypdfium2 and the better text is kept (note "extracted with pypdfium2"). Measured on
+corpus/otoineppu/kouhou/*.pdf, share of non-space characters that are Japanese, whole
+file, pypdf → pypdfium2:
 
-    2020-09  0.05 → 0.91     2021-02  0.07 → 0.92     2022-01  0.06 → 0.88
-    2023-10  0.09 → 0.91     2024-05  0.07 → 0.88     2024-06 (clean)  0.87 → 0.87
+    2020-09  0.21 → 0.87    2021-02  0.29 → 0.83    2022-01  0.12 → 0.90
+    2023-10  0.41 → 0.82    2024-05  0.07 → 0.78    2024-06 (clean issue)  0.73 → 0.73
 
-pdfminer.six would also decode them but is not a dependency; pypdfium2 is, and it is faster.
+pypdf leaves 44 of those 60 pages garbled, pypdfium2 none, and pypdfium2 is 3–5× faster.
+pdfminer.six also decodes them but is not a dependency.
 """
 
 from __future__ import annotations
@@ -25,17 +27,46 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PreformattedString
+from charset_normalizer import from_bytes
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from pypdf.errors import DependencyError, FileNotDecryptedError
+
 from assistant.errors import TooLarge, UnreadableDocument, UnsupportedFormat
 from assistant.types import LoadedDocument, Page, Record
-from ingest.normalize import japanese_ratio, normalize_text, page_quality, strip_running_lines, suspect_ratio
+from ingest.normalize import (
+    is_heading_line,
+    japanese_ratio,
+    normalize_text,
+    page_quality,
+    strip_running_lines,
+    suspect_ratio,
+    undouble_spacing,
+)
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".pdf", ".html", ".htm", ".txt", ".md", ".csv", ".xlsx")
-_KIND = {".pdf": "pdf", ".html": "html", ".htm": "html", ".txt": "text", ".md": "markdown",
-         ".csv": "csv", ".xlsx": "xlsx"}
-_HINTS = {".docx": "PDF で保存してから", ".doc": "PDF で保存してから", ".xls": ".xlsx で保存してから",
-          ".pptx": "PDF で保存してから", ".rtf": "PDF で保存してから"}
+_KIND = {
+    ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+    ".md": "markdown",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+}
+_HINTS = {
+    ".docx": "PDF で保存してから",
+    ".doc": "PDF で保存してから",
+    ".xls": ".xlsx で保存してから",
+    ".pptx": "PDF で保存してから",
+    ".rtf": "PDF で保存してから",
+}
 NO_TEXT_NOTE = "no text layer (needs OCR)"
 _RADICAL = re.compile("[\u2e80-\u2fdf]")
 _LEADER_LINE = re.compile(r"^[ \u3000]*[・･]{6,}[ \u3000]*$")
@@ -62,6 +93,8 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
 def load_file(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> LoadedDocument:
     """Load one file. See the module docstring for what comes back and what is raised."""
     path = Path(path)
+    if path.is_dir():
+        raise UnreadableDocument(f"フォルダです: {path}: 中のファイルを指定してください")
     if not path.is_file():
         raise UnreadableDocument(f"ファイルが見つかりません: {path}: パスを確認してください")
     size = path.stat().st_size  # before reading anything
@@ -88,7 +121,9 @@ def load_file(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> LoadedDoc
             doc.warnings.append(f"拡張子は {suffix} ですが中身は PDF なので PDF として読みました")
         _load_pdf(path, doc)
     elif suffix == ".pdf":
-        raise UnreadableDocument(f"PDF ではありません (%PDF- ヘッダなし): {path.name}: ファイルを確認してください")
+        raise UnreadableDocument(
+            f"PDF ではありません (%PDF- ヘッダなし): {path.name}: ファイルを確認してください"
+        )
     elif kind == "xlsx":
         _load_xlsx(path, doc)
     else:
@@ -110,9 +145,6 @@ def load_file(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> LoadedDoc
 
 
 def _load_pdf(path: Path, doc: LoadedDocument) -> None:
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
-
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -134,30 +166,33 @@ def _load_pdf(path: Path, doc: LoadedDocument) -> None:
     fallback = _Pdfium(path)
     raw: list[str] = []
     notes: list[str] = []
+    censuses = [fallback.census(i) for i in range(len(pages))]
     for i, page in enumerate(pages):
-        try:
-            text = page.extract_text() or ""
-        except Exception as err:  # a broken content stream on one page
-            log.warning("pypdf failed on %s page %d: %s", path.name, i + 1, err)
-            text = ""
-        note = ""
+        text, note, census = "", "", censuses[i]
+        if census is None or census[0]:  # pypdf is slow on pages without any text
+            try:
+                text = page.extract_text() or ""
+            except Exception as err:  # noqa: BLE001 - pypdf raises anything on a broken content stream
+                log.warning("pypdf failed on %s page %d: %s", path.name, i + 1, err)
         if page_quality(text)[0] != "ok" or suspect_ratio(text) > 0.005 or _RADICAL.search(text):
             other = fallback.page_text(i)
             if other is not None and _score(other) > _score(text):
                 text, note = other, "extracted with pypdfium2"
         raw.append(text)
         notes.append(note)
-    fallback.close()
-
     cleaned = strip_running_lines([t if page_quality(t)[0] == "ok" else "" for t in raw])
     for i, (text, note) in enumerate(zip(raw, notes)):
         status, reason = page_quality(text)
+        census = censuses[i]
         if status == "ok":
             doc.pages.append(Page(i + 1, normalize_text(cleaned[i]), "ok", note))
+        elif status == "empty" and census is not None and not census[1]:
+            doc.pages.append(Page(i + 1, "", "empty", "blank page"))
         elif status == "empty":
             doc.pages.append(Page(i + 1, "", "no_text_layer", NO_TEXT_NOTE))
         else:
             doc.pages.append(Page(i + 1, "", "garbled", reason))
+    fallback.close()
     _pdf_warnings(doc)
     doc.title = _pdf_title(reader) or _first_heading(doc.pages[0].text if doc.pages else "")
 
@@ -168,41 +203,67 @@ def _score(text: str) -> tuple[bool, float, bool, int]:
 
 
 class _Pdfium:
-    """pypdfium2, opened only when a page needs it."""
+    """pypdfium2 on the same file: the fallback extractor, and a look at what a page is
+    made of (text objects, images, paths). Opened on first use; None/unknown on failure."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.pdf = None
+        self.pdf: object | None = None
         self.failed = False
 
+    def _doc(self) -> object | None:
+        if self.pdf is None and not self.failed:
+            try:
+                self.pdf = pypdfium2.PdfDocument(str(self.path))
+            except (pypdfium2.PdfiumError, OSError) as err:
+                log.warning("pypdfium2 cannot open %s: %s", self.path.name, err)
+                self.failed = True
+        return self.pdf
+
     def page_text(self, index: int) -> str | None:
-        if self.failed:
+        pdf = self._doc()
+        if pdf is None:
             return None
         try:
-            if self.pdf is None:
-                import pypdfium2
-
-                self.pdf = pypdfium2.PdfDocument(str(self.path))
-            page = self.pdf[index]
-            textpage = page.get_textpage()
-            text = textpage.get_text_range()
-            textpage.close()
-            page.close()
-            return text
-        except Exception as err:
+            textpage = pdf[index].get_textpage()  # type: ignore[index]
+            try:
+                return str(textpage.get_text_range())
+            finally:
+                textpage.close()
+        except (pypdfium2.PdfiumError, IndexError) as err:
             log.warning("pypdfium2 failed on %s page %d: %s", self.path.name, index + 1, err)
-            self.failed = self.pdf is None
+            return None
+
+    def census(self, index: int) -> tuple[bool, bool] | None:
+        """(has text objects, has an image or a drawing), or None when unknown."""
+        pdf = self._doc()
+        if pdf is None:
+            return None
+        try:
+            text, paths, image = False, 0, False
+            for obj in pdf[index].get_objects(max_depth=3):  # type: ignore[index]
+                text = text or obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT
+                paths += obj.type == pdfium_c.FPDF_PAGEOBJ_PATH
+                image = image or obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE
+                if text and (image or paths >= 20):
+                    break
+            return text, image or paths >= 20  # 20+ paths: outlined text, a drawing
+        except (pypdfium2.PdfiumError, IndexError):
             return None
 
     def close(self) -> None:
         if self.pdf is not None:
-            self.pdf.close()
+            self.pdf.close()  # type: ignore[attr-defined]
 
 
 def _pdf_warnings(doc: LoadedDocument) -> None:
-    bad = {status: [p.number for p in doc.pages if p.status == status] for status in ("no_text_layer", "garbled")}
-    if len(bad["no_text_layer"]) == len(doc.pages):
-        doc.warnings.append("no text layer on any page (needs OCR)")
+    bad = {
+        status: [p.number for p in doc.pages if p.status == status] for status in ("no_text_layer", "garbled")
+    }
+    if not any(p.status == "ok" for p in doc.pages):
+        doc.warnings.append(
+            "no text layer on any page (needs OCR)" if bad["no_text_layer"] else "no text on any page"
+        )
     elif bad["no_text_layer"]:
         doc.warnings.append(f"no text layer on pages {_ranges(bad['no_text_layer'])} (needs OCR)")
     if bad["garbled"]:
@@ -222,21 +283,28 @@ def _ranges(numbers: list[int]) -> str:
 def _pdf_title(reader: object) -> str | None:
     try:
         title = (reader.metadata or {}).get("/Title")  # type: ignore[attr-defined]
-    except Exception:
+    except Exception:  # noqa: BLE001 - a broken Info dictionary only costs the title
         return None
     title = normalize_text(str(title or ""), structured=True).replace("\n", " ").strip()
     if len(title) < 2 or japanese_ratio(title) < 0.3:
         return None  # "Microsoft Word - 001.docx", "untitled", "PowerPoint Presentation"…
-    if re.search(r"\.(docx?|xlsx?|pptx?|pdf|indd|jtd)$|^(無題|タイトルなし)", title, re.I):
+    if re.search(r"\.(docx?|xlsx?|pptx?|pdf|indd|jtd)$|^(無題|タイトルなし)", title, re.IGNORECASE):
         return None
     return title
 
 
 def _first_heading(text: str) -> str | None:
-    """A heading-ish line near the top of page 1 (None when nothing looks like one)."""
-    for line in [ln.strip("# ") for ln in text.split("\n") if ln.strip()][:8]:
-        if 4 <= len(line) <= 60 and japanese_ratio(line) >= 0.5 and not _DATEISH.search(line) \
-                and not line.endswith("。") and line[0] not in "・●○◇■※(":
+    """A title-like line near the top of page 1 (None when nothing looks like one): not a
+    date, not a sentence, not a numbered section heading or a list item."""
+    for line in [ln.lstrip("# ") for ln in text.split("\n") if ln.strip()][:6]:
+        if (
+            4 <= len(line) <= 60
+            and japanese_ratio(line) >= 0.5
+            and not _DATEISH.search(line)
+            and not line.endswith("。")
+            and not is_heading_line(line)
+            and line[0] not in "(【[<「"
+        ):
             return line
     return None
 
@@ -261,8 +329,6 @@ def _decode(data: bytes, name: str) -> str:
         if candidates:  # CP932 also "decodes" EUC-JP, as half-width katakana: prefer real Japanese
             text = max(candidates, key=_plausibility)
         else:
-            from charset_normalizer import from_bytes
-
             best = from_bytes(data).best()
             text = str(best) if best is not None else None
     if text is None or _looks_binary(text):
@@ -279,7 +345,9 @@ def _plausibility(text: str) -> float:
 
 
 def _control_ratio(text: str) -> float:
-    bad = sum(1 for c in text if (ord(c) < 32 and c not in "\t\n\r\f") or "\ue000" <= c <= "\uf8ff" or c == "\ufffd")
+    bad = sum(
+        1 for c in text if (ord(c) < 32 and c not in "\t\n\r\f") or "\ue000" <= c <= "\uf8ff" or c == "\ufffd"
+    )
     return bad / max(len(text), 1)
 
 
@@ -288,7 +356,7 @@ def _looks_binary(text: str) -> bool:
 
 
 def _load_text(text: str, doc: LoadedDocument) -> None:
-    for number, page in _text_pages(text):
+    for number, page in _text_pages(undouble_spacing(text)):
         doc.pages.append(Page(number, normalize_text(page)))
     if doc.kind == "markdown":
         heading = next((ln for p in doc.pages for ln in p.text.split("\n") if ln.startswith("# ")), None)
@@ -335,13 +403,18 @@ def _text_pages(text: str) -> list[tuple[int, str]]:
 
 # --- HTML ---------------------------------------------------------------------------
 
+# fmt: off
 _DROP_TAGS = {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
               "nav", "footer", "button", "select", "input", "textarea", "form", "head"}
 _DROP_ROLES = {"navigation", "banner", "contentinfo", "search", "menu", "menubar"}
-_CHROME = re.compile(r"footnote-(area|mark)|breadcrumb|skip-?link|cookie|global-?nav|side-?menu|pagetop", re.I)
+_CHROME = re.compile(
+    r"footnote-(area|mark)|breadcrumb|skip-?link|cookie|global-?nav|side-?menu|pagetop", re.IGNORECASE
+)
+_FOOTNOTES = re.compile(r"(^|\s)(footnotes|endnotes|notes)(\s|$)", re.IGNORECASE)
 _BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "section", "article", "main", "header",
                "aside", "blockquote", "pre", "figure", "figcaption", "address", "details", "summary",
                "hr", "center", "caption", "body", "html"}
+# fmt: on
 
 
 class _HtmlLines:
@@ -351,7 +424,7 @@ class _HtmlLines:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.buf: list[str] = []
-        self.level = 1
+        self.level = 1  # of the last heading with an explicit level
 
     def flush(self) -> None:
         text = re.sub(r"[ \t\r\n]+", " ", "".join(self.buf)).strip()
@@ -359,17 +432,14 @@ class _HtmlLines:
         if text:
             self.lines.append(text)
 
-    def text_of(self, tag: object) -> str:
+    def text_of(self, tag: Tag) -> str:
         sub = _HtmlLines()
         sub.walk(tag)
         sub.flush()
         return " ".join(sub.lines)
 
-    def walk(self, node: object) -> None:
-        from bs4 import NavigableString, Tag
-        from bs4.element import PreformattedString
-
-        for child in node.children:  # type: ignore[attr-defined]
+    def walk(self, node: Tag) -> None:
+        for child in node.children:
             if isinstance(child, NavigableString):
                 if not isinstance(child, PreformattedString):  # comments, CDATA, doctype
                     self.buf.append(str(child))
@@ -377,12 +447,12 @@ class _HtmlLines:
             if not isinstance(child, Tag) or _dropped(child):
                 continue
             name = child.name
-            level = _heading_level(child, self.level)
+            level, explicit = _heading_level(child, self.level)
             if level:
                 self.flush()
                 text = self.text_of(child)
                 if text:
-                    self.level = level
+                    self.level = level if explicit else self.level
                     self.lines.append("#" * level + " " + text)
             elif name == "table":
                 self.flush()
@@ -391,6 +461,10 @@ class _HtmlLines:
                 self.flush()
             elif name in _BLOCK_TAGS:
                 self.flush()
+                if _FOOTNOTES.search(
+                    " ".join(child.get("class") or []) + " " + str(child.get("id", ""))
+                ) and not child.find(re.compile(r"^h[1-6]$")):
+                    self.lines.append("## 脚注")
                 if name == "li" and child.parent is not None and child.parent.name == "ul":
                     self.buf.append("・")
                 elif name == "li" and child.get("data-footnoteno"):
@@ -400,21 +474,21 @@ class _HtmlLines:
             else:
                 self.walk(child)
 
-    def table(self, table: object) -> None:
-        caption = table.find("caption")  # type: ignore[attr-defined]
-        if caption:
+    def table(self, table: Tag) -> None:
+        caption = table.find("caption")
+        if isinstance(caption, Tag):
             self.lines.append(self.text_of(caption))
-        for tr in table.find_all("tr"):  # type: ignore[attr-defined]
-            if tr.find_parent("table") is not table:
+        for tr in table.find_all("tr"):
+            if not isinstance(tr, Tag) or tr.find_parent("table") is not table:
                 continue  # a nested table's rows come with its own cell text
-            cells = [self.text_of(c).replace("|", "｜") for c in tr.find_all(["th", "td"], recursive=False)]
+            cells = [self.text_of(c).replace("|", "¦") for c in tr.find_all(["th", "td"], recursive=False)]
             if any(cells):
                 self.lines.append("| " + " | ".join(cells) + " |")
 
 
-def _dropped(tag: object) -> bool:
-    attrs = tag.attrs or {}  # type: ignore[attr-defined]
-    if tag.name in _DROP_TAGS or attrs.get("role") in _DROP_ROLES:  # type: ignore[attr-defined]
+def _dropped(tag: Tag) -> bool:
+    attrs = tag.attrs or {}
+    if tag.name in _DROP_TAGS or attrs.get("role") in _DROP_ROLES:
         return True
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
@@ -425,21 +499,19 @@ def _dropped(tag: object) -> bool:
     return bool(_CHROME.search(names))
 
 
-def _heading_level(tag: object, current: int) -> int:
-    """h1–h6 → 1–6; role="heading" → aria-level, or one below the current heading."""
-    name = tag.name  # type: ignore[attr-defined]
-    if re.fullmatch(r"h[1-6]", name):
-        return int(name[1])
-    if tag.get("role") == "heading":  # type: ignore[attr-defined]
-        level = str(tag.get("aria-level", ""))  # type: ignore[attr-defined]
-        return int(level) if level.isdigit() and int(level) > 0 else current + 1
-    return 0
+def _heading_level(tag: Tag, current: int) -> tuple[int, bool]:
+    """(level, explicit): h1–h6 → 1–6; role="heading" → its aria-level, or one below the
+    last explicit heading when it has none (ARIA's default of 2 would break the nesting)."""
+    if re.fullmatch(r"h[1-6]", tag.name):
+        return int(tag.name[1]), True
+    if tag.get("role") == "heading":
+        level = str(tag.get("aria-level", ""))
+        return (int(level), True) if level.isdigit() and int(level) > 0 else (current + 1, False)
+    return 0, False
 
 
 def _html_to_text(text: str) -> tuple[str | None, str]:
     """HTML → (title, markdown-ish lines). Nothing is executed; scripts are dropped."""
-    from bs4 import BeautifulSoup
-
     try:
         import lxml  # noqa: F401
 
@@ -451,7 +523,7 @@ def _html_to_text(text: str) -> tuple[str | None, str]:
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
     root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.body or soup
     walker = _HtmlLines()
-    walker.walk(root)
+    walker.walk(root if isinstance(root, Tag) else soup)
     walker.flush()
     if not title:
         h1 = next((ln for ln in walker.lines if ln.startswith("# ")), "")
@@ -507,8 +579,6 @@ def _cell(value: object) -> str:
 
 
 def _load_xlsx(path: Path, doc: LoadedDocument) -> None:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # BadZipFile, InvalidFileException, KeyError…

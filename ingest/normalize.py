@@ -34,18 +34,9 @@ _KANJI_KANA = "\u3041-\u3096\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff"
 
 # CJK Radicals Supplement code points that NFKC leaves alone (the Kangxi block U+2F00–U+2FD5
 # is folded by NFKC itself). Word-made PDFs emit these for ordinary kanji.
-_RADICALS = str.maketrans({
-    "⺁": "厂", "⺇": "几", "⺊": "卜", "⺌": "小", "⺍": "小", "⺎": "兀", "⺕": "彐", "⺖": "忄",
-    "⺗": "心", "⺘": "扌", "⺙": "攵", "⺛": "旡", "⺠": "民", "⺡": "氵", "⺢": "氺", "⺣": "灬",
-    "⺤": "爫", "⺦": "丬", "⺧": "牛", "⺨": "犭", "⺩": "王", "⺪": "疋", "⺫": "罒", "⺬": "礻",
-    "⺭": "礻", "⺮": "竹", "⺲": "罒", "⺳": "罓", "⺶": "羊", "⺷": "羊", "⺹": "耂", "⺺": "肀",
-    "⺻": "聿", "⺼": "月", "⺾": "艹", "⺿": "艹", "⻀": "艹", "⻁": "虎", "⻂": "衤", "⻃": "覀",
-    "⻄": "西", "⻅": "见", "⻆": "角", "⻈": "讠", "⻉": "贝", "⻋": "车", "⻌": "辶", "⻍": "辶",
-    "⻎": "辶", "⻏": "阝", "⻑": "長", "⻔": "门", "⻖": "阝", "⻘": "青", "⻙": "韦", "⻚": "页",
-    "⻛": "风", "⻝": "食", "⻟": "飠", "⻠": "饣", "⻢": "马", "⻣": "骨", "⻤": "鬼", "⻥": "鱼",
-    "⻦": "鸟", "⻧": "卤", "⻨": "麦", "⻩": "黄", "⻪": "黾", "⻫": "斉", "⻬": "齐", "⻭": "歯",
-    "⻮": "齿", "⻯": "竜", "⻰": "龙", "⻱": "龜", "⻲": "亀",
-})
+_RADICALS_FROM = "⺁⺇⺊⺌⺍⺎⺕⺖⺗⺘⺙⺛⺠⺡⺢⺣⺤⺦⺧⺨⺩⺪⺫⺬⺭⺮⺲⺳⺶⺷⺹⺺⺻⺼⺾⺿⻀⻁⻂⻃⻄⻅⻆⻈⻉⻋⻌⻍⻎⻏⻑⻔⻖⻘⻙⻚⻛⻝⻟⻠⻢⻣⻤⻥⻦⻧⻨⻩⻪⻫⻬⻭⻮⻯⻰⻱⻲"
+_RADICALS_TO = "厂几卜小小兀彐忄心扌攵旡民氵氺灬爫丬牛犭王疋罒礻礻竹罒罓羊羊耂肀聿月艹艹艹虎衤覀西见角讠贝车辶辶辶阝長门阝青韦页风食飠饣马骨鬼鱼鸟卤麦黄黾斉齐歯齿竜龙龜亀"
+_RADICALS = str.maketrans(_RADICALS_FROM, _RADICALS_TO)
 
 # Characters NFKC would destroy but that carry meaning here: circled numbers are item
 # markers (① → "1" would merge them into the text), ※ and the like are untouched anyway.
@@ -65,14 +56,14 @@ _HEADING = re.compile(
     rf"|\d{{1,2}}(?:\.\d{{1,2}})*(?:\s++|[.、．](?!\d))(?![{_COUNTER}])"  # 1 / 1.2 / 1.
     r"|[(][0-9a-zA-Zア-ンｱ-ﾝ一二三四五六七八九十]{1,3}[)]"  # (1) (ア) (a)
     r"|\d{1,2}[)]"  # 1)
-    r"|[ア-ン]\s"  # ア 
+    r"|[ア-ン]\s"  # ア
     rf"|[{_CIRCLED}]"
     rf"|[{_BULLETS}]"
     r")"
 )
-_HEADING_PREFIX = re.compile(
-    rf"(?:#{{1,8}}\s+|\d{{1,2}}(?:\.\d{{1,2}})*\s++(?![{_COUNTER}])|[ア-ン]\s+"
-    r"|第[0-9一二三四五六七八九十百]+[部編章節]\s+)"
+_HEADING_PREFIX = re.compile(  # markers whose following space is kept: "## 第1章 総論", "ア 対応"
+    rf"(?:#{{1,8}}\s+)?(?:第[0-9一二三四五六七八九十百]+[部編章節款項]\s+|\d{{1,2}}(?:\.\d{{1,2}})*\s++(?![{_COUNTER}])"
+    r"|[ア-ン]\s+)?"
 )
 _NUMBERED = re.compile(
     r"(?:第[0-9一二三四五六七八九十百]+[部編章節款項条]|\d{1,2}(?:\.\d{1,2})*\s"
@@ -88,12 +79,14 @@ _SENTENCE_END = "」』)】〕:;"
 _HIRAGANA = re.compile("[\u3041-\u3093]")
 _CONTINUES = "、,，・(「『【〔"
 
-# Fake bold: overprinted text comes out with each character 3+ times (森森森森). Kana and
-# kanji only: digits, ー, ・ and 々 repeat legitimately.
+# Fake bold: overprinted text comes out with each character, or each run of characters,
+# 3+ times (森森森森, りなすりなすりなす). Kana and kanji only: digits, ー, ・ and 々
+# repeat legitimately on their own.
 _FAKE_BOLD = re.compile(f"([{_KANJI_KANA}])\\1{{2,}}")
-_JA_SPACE = re.compile(
-    f"(?<=[{_JA}])[ \t]+(?=[{_JA}0-9A-Za-z%])|(?<=[{_JA}0-9A-Za-z%])[ \t]+(?=[{_JA}])"
+_FAKE_BOLD_RUN = re.compile(  # りなすりなすりなす: units of 2–8 characters, bounded for speed
+    f"((?:[{_KANJI_KANA}]|[・ー](?=[{_KANJI_KANA}]))[{_KANJI_KANA}・ー]{{1,7}}?)\\1{{2,}}"
 )
+_JA_SPACE = re.compile(f"(?<=[{_JA}])[ \t]+(?=[{_JA}0-9A-Za-z%(])|(?<=[{_JA}0-9A-Za-z%)])[ \t]+(?=[{_JA}])")
 _NUM_SPACE = re.compile(r"(?<=\d)[ \t]+(?=[.,]\d)|(?<=\d[.,])[ \t]+(?=\d)")
 
 
@@ -116,35 +109,27 @@ def is_heading_line(line: str) -> bool:
 def _clean_line(line: str) -> str:
     if not line.lstrip().startswith("|"):  # keep markdown table rules
         line = _DOT_LEADER.sub(" ", line)
-    line = _FAKE_BOLD.sub(r"\1", line)
+    line = _FAKE_BOLD_RUN.sub(r"\1", _FAKE_BOLD.sub(r"\1", line))
     line = line.strip()
     m = _HEADING_PREFIX.match(line)
-    prefix, rest = (re.sub(r"\s+", " ", m.group()), line[m.end() :]) if m else ("", line)
+    prefix, rest = re.sub(r"\s+", " ", m.group()) if m else "", line[m.end() :] if m else line
     rest = _NUM_SPACE.sub("", _JA_SPACE.sub("", rest))
     rest = re.sub(r"[ \t]{2,}", " ", rest)
     return (prefix + rest).rstrip()
 
 
-def _undouble(lines: list[str]) -> list[str]:
-    """Text pulled out of PDFs sometimes has a blank line after every line: drop those."""
+def undouble_spacing(text: str) -> str:
+    """Text pulled out of PDFs sometimes has a blank line after every line: drop those.
+
+    Applies only when most (60%) of at least 10 non-empty lines are followed by exactly one
+    blank line; runs of two or more blank lines stay as paragraph breaks.
+    """
+    lines = text.split("\n")
     nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-    if len(nonblank) < 10:
-        return lines
-    followed = sum(
-        1 for i in nonblank
-        if i + 2 < len(lines) and not lines[i + 1].strip() and lines[i + 2].strip()
-    )
-    if followed < 0.6 * len(nonblank):
-        return lines
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        out.append(lines[i])
-        if lines[i].strip() and i + 2 < len(lines) and not lines[i + 1].strip() and lines[i + 2].strip():
-            i += 2  # skip the single blank line
-        else:
-            i += 1
-    return out
+    single = {i for i in nonblank if i + 2 < len(lines) and not lines[i + 1].strip() and lines[i + 2].strip()}
+    if len(nonblank) < 10 or len(single) < 0.6 * len(nonblank):
+        return text
+    return "\n".join(ln for i, ln in enumerate(lines) if i - 1 not in single)
 
 
 def _drop_page_numbers(lines: list[str]) -> list[str]:
@@ -163,7 +148,7 @@ def _width(line: str) -> int:
 def _full_width(lines: list[str]) -> int:
     """The width of a full line on this page: a shorter line ended for a reason."""
     widths = sorted(_width(ln) for ln in lines if ln)
-    return max(widths[int(0.8 * (len(widths) - 1))] if widths else 0, 24)
+    return max(widths[int(0.8 * (len(widths) - 1))] if widths else 0, 40)
 
 
 def _should_join(prev: str, nxt: str, nxt_indented: bool, full: int) -> bool:
@@ -190,7 +175,7 @@ def normalize_text(text: str, *, structured: bool = False) -> str:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\t", " ")
     text = _CONTROL.sub("", _nfkc(text))
-    raw = text.split("\n") if structured else _undouble(text.split("\n"))
+    raw = text.split("\n")
     indented = [bool(ln) and ln[0] in " \u3000" for ln in raw]
     lines = [_clean_line(ln) for ln in raw]
     if not structured:
@@ -243,8 +228,11 @@ def strip_running_lines(pages: list[str], max_len: int = 40) -> list[str]:
         if not running:
             break
         for n, lines in enumerate(split):
-            drop = {i for i in _edges(lines) if len(lines[i].strip()) <= max_len and _key(lines[i]) in running}
-            out[n] = "\n".join(ln for i, ln in enumerate(lines) if i not in drop)
+            drop = {
+                i for i in _edges(lines) if len(lines[i].strip()) <= max_len and _key(lines[i]) in running
+            }
+            if sum(1 for ln in lines if ln.strip()) > len(drop):  # never empty a page
+                out[n] = "\n".join(ln for i, ln in enumerate(lines) if i not in drop)
     return out
 
 

@@ -10,6 +10,7 @@ from ingest.normalize import (
     normalize_text,
     page_quality,
     strip_running_lines,
+    undouble_spacing,
 )
 
 
@@ -55,6 +56,11 @@ def test_control_characters_removed() -> None:
     [
         ("森森森森の音威子府", "森の音威子府"),
         ("おおおお知らせ", "お知らせ"),
+        (
+            "織りなすりなすりなすりなす匠の里・おといねっぷ・おといねっぷ・おといねっぷ",
+            "織りなす匠の里・おといねっぷ",
+        ),
+        ("いろいろな計画計画", "いろいろな計画計画"),
         ("人々の暮らし", "人々の暮らし"),
         ("ーーー区切り", "ーーー区切り"),
         ("電話 1111 番", "電話1111番"),
@@ -96,8 +102,22 @@ def test_pdf_line_breaks_inside_sentences_are_joined() -> None:
 
 @pytest.mark.parametrize(
     "heading",
-    ["第１章 総論", "第２節 計画の概要", "１ 計画策定の趣旨", "（１）基本構想", "(1) 人口", "ア 人口減少への対応",
-     "①目標", "◇健康長寿", "■概要", "●委員長", "○委員", "・市民の実感", "# 見出し", "| 項目 | 値 |"],
+    [
+        "第１章 総論",
+        "第２節 計画の概要",
+        "１ 計画策定の趣旨",
+        "（１）基本構想",
+        "(1) 人口",
+        "ア 人口減少への対応",
+        "①目標",
+        "◇健康長寿",
+        "■概要",
+        "●委員長",
+        "○委員",
+        "・市民の実感",
+        "# 見出し",
+        "| 項目 | 値 |",
+    ],
 )
 def test_headings_and_items_keep_their_own_line(heading: str) -> None:
     body = "これは段落の途中で改行された長い文章の一行目で、まだ文は終わっていませんが"
@@ -109,7 +129,9 @@ def test_headings_and_items_keep_their_own_line(heading: str) -> None:
 
 
 def test_heading_line_does_not_swallow_following_body() -> None:
-    out = normalize_text("（１）佐久市総合計画審議会\n学識経験者や各種団体の代表、公募委員からなる総合計画審議会を設置し、市長\nからの諮問に応じます。")
+    out = normalize_text(
+        "（１）佐久市総合計画審議会\n学識経験者や各種団体の代表、公募委員からなる総合計画審議会を設置し、市長\nからの諮問に応じます。"
+    )
     assert out.split("\n") == [
         "(1)佐久市総合計画審議会",
         "学識経験者や各種団体の代表、公募委員からなる総合計画審議会を設置し、市長からの諮問に応じます。",
@@ -134,8 +156,9 @@ def test_blank_runs_collapse_and_trailing_spaces_go() -> None:
 def test_double_spaced_extraction_is_undone() -> None:
     lines = ["これは一行ごとに空行が入った抽出結果で、文の途中で改行されて"] * 12 + ["います。"]
     raw = " \n\n".join(lines) + " \n"
-    out = normalize_text(raw)
+    out = normalize_text(undouble_spacing(raw))
     assert "\n" not in out and out.endswith("います。")
+    assert undouble_spacing("一段落目\n\n二段落目\n") == "一段落目\n\n二段落目\n"  # too short to tell
 
 
 def test_structured_text_keeps_every_line() -> None:
@@ -144,7 +167,13 @@ def test_structured_text_keeps_every_line() -> None:
 
 
 def test_running_headers_and_footers_are_stripped() -> None:
-    bodies = ["計画の目的です。", "計画の期間です。", "計画の構成です。", "計画の体制です。", "計画の日程です。"]
+    bodies = [
+        "計画の目的です。",
+        "計画の期間です。",
+        "計画の構成です。",
+        "計画の体制です。",
+        "計画の日程です。",
+    ]
     pages = [f"第1章 総論\n{body}\n- {i} -" for i, body in enumerate(bodies, start=1)]
     pages[2] = "第2章 各論\n計画の構成です。\n- 3 -"
     out = strip_running_lines(pages)

@@ -1,0 +1,681 @@
+"""Draft check: every statement of a draft plan against the indexed plan documents.
+
+For each statement the documents are searched (hybrid, filtered by `against`), the passages are
+cut into sentences, and each sentence is scored by how well it covers the statement's subject:
+the IDF-weighted share of the statement's content words left after its values (years, periods,
+amounts, percentages, role holders, departments) are taken out. Values are then compared as
+values (`assistant.facts`: era years, full-width and kanji numerals, 千人/万人, g/kg …):
+
+- conflict: a sentence about the same subject states a different value (period, target year,
+  amount, share, department, role holder) while agreeing on the reference time if it states one;
+- consistent: a sentence about the same subject states the same values (for a statement with no
+  values: one sentence says the same thing, nearly word for word);
+- unsupported: no sentence is about the same subject, or none confirms the statement's values;
+- not_judged: a fragment without content words, or a year that cannot be placed (「元年」 alone).
+
+No language model takes part in a verdict. Missing the draft's own subject in a document's text
+is normal (「本計画の計画期間は…」), so a sentence is scored together with its document title,
+section path and table header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from assistant.errors import BadRequest
+from assistant.evidence import content_tokens
+from assistant.facts import (
+    Fact,
+    Role,
+    compare_facts,
+    compare_roles,
+    extract_facts,
+    extract_roles,
+    holders_equal,
+    values_equal,
+)
+from assistant.numerals import normalize_with_offsets, parse_number
+from assistant.statements import Statement, split_statements, units
+from assistant.types import Passage, SearchFilters
+
+AGAINST: dict[str, list[str] | None] = {
+    "sector_plan": ["sector_plan"],
+    "plan": ["plan"],
+    "consultation": ["consultation"],
+    "all": None,
+}
+VERDICTS = ("consistent", "conflict", "unsupported", "not_judged")
+VERDICT_JA = {"consistent": "整合", "conflict": "相違あり", "unsupported": "根拠なし", "not_judged": "判定対象外"}
+MAX_DRAFT_CHARS = 3_000_000
+MAX_GAPS = 50
+
+# Measured on the bundled samples' planted disagreements and eval/dev_draft_check.jsonl.
+SAME_SUBJECT = 0.6  # share of the statement's subject words a sentence (with its context) must cover
+SAME_STATEMENT = 0.8  # share of all its words, for a statement without values
+SENTENCE_SHARE = 0.35  # … of which the sentence itself must cover at least this much,
+SENTENCE_WITH_PREVIOUS = 0.6  # … or, with the sentence before it, this much (its subject named there)
+SENTENCE_MIN = 0.1
+CLEAR_LEAD = 0.1  # a conflict must cover the subject this much better than the best confirmation
+GAP_COVERED = 0.6  # a document's target counts as mentioned when a statement covers this much of it
+
+ProgressFn = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------------- report types
+@dataclass
+class EvidenceRef:
+    passage: Passage
+    sentence: str
+    coverage: float = 0.0
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {"doc": p.doc_id, "title": p.title, "section": p.section, "page": p.page, "text": p.text,
+                "sentence": self.sentence, "pages": p.pages, "type": p.doc_type}
+
+
+@dataclass
+class StatementResult:
+    id: str
+    text: str
+    section: str
+    verdict: str
+    explanation: str
+    draft_values: list[str] = field(default_factory=list)
+    evidence_values: list[str] = field(default_factory=list)
+    evidence: list[EvidenceRef] = field(default_factory=list)
+    line: int = 0
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "text": self.text, "section": self.section, "verdict": self.verdict,
+                "explanation": self.explanation, "draft_values": self.draft_values,
+                "evidence_values": self.evidence_values, "evidence": [e.to_dict() for e in self.evidence],
+                "line": self.line}
+
+
+@dataclass
+class Gap:
+    passage: Passage
+    text: str
+    values: list[str]
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {"doc": p.doc_id, "title": p.title, "section": p.section, "page": p.page, "text": self.text,
+                "values": self.values}
+
+
+@dataclass
+class CheckReport:
+    statements: list[StatementResult]
+    gaps: list[Gap] = field(default_factory=list)
+    against: str = "all"
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(s.verdict for s in self.statements)
+        return {v: counts.get(v, 0) for v in VERDICTS}
+
+    def to_dict(self) -> dict:
+        return {"statements": [s.to_dict() for s in self.statements], "gaps": [g.to_dict() for g in self.gaps],
+                "summary": self.summary, "against": self.against}
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(["kind", "id", "section", "text", "verdict", "explanation", "draft_values", "evidence_values",
+                    "evidence_doc", "evidence_title", "evidence_section", "evidence_page", "evidence_sentence"])
+        for s in self.statements:
+            e = s.evidence[0] if s.evidence else None
+            w.writerow(["statement", s.id, s.section, s.text, s.verdict, s.explanation, " / ".join(s.draft_values),
+                        " / ".join(s.evidence_values), e.passage.doc_id if e else "", e.passage.title if e else "",
+                        e.passage.section if e else "", e.passage.page or "" if e else "", e.sentence if e else ""])
+        for n, g in enumerate(self.gaps, 1):
+            w.writerow(["gap", f"g{n}", "", "", "not_in_draft", "原案に記載が見当たらない資料の目標・指標", "",
+                        " / ".join(g.values), g.passage.doc_id, g.passage.title, g.passage.section,
+                        g.passage.page or "", g.text])
+        return out.getvalue()
+
+    def to_markdown(self) -> str:
+        s = self.summary
+        lines = ["# 原案の整合性チェック結果", "",
+                 f"照合先: {self.against}　／　整合 {s['consistent']} 件・相違あり {s['conflict']} 件・"
+                 f"根拠なし {s['unsupported']} 件・判定対象外 {s['not_judged']} 件", "",
+                 "| No. | 判定 | 原案の記述 | 説明 | 根拠 |", "|---|---|---|---|---|"]
+        for r in self.statements:
+            cite = "<br>".join(f"{_cite(e.passage)}「{_md(e.sentence)}」" for e in r.evidence[:2])
+            lines.append(f"| {r.id} | {VERDICT_JA[r.verdict]} | {_md(r.text)} | {_md(r.explanation)} | {cite} |")
+        if self.gaps:
+            lines += ["", "## 原案に反映されていない可能性のある目標・指標", "",
+                      "| 資料 | 該当箇所 | 数値 |", "|---|---|---|"]
+            for g in self.gaps:
+                lines.append(f"| {_cite(g.passage)} | {_md(g.text)} | {_md(' / '.join(g.values))} |")
+        return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "｜").replace("\n", " ")
+
+
+def _cite(p: Passage) -> str:
+    page = f" p.{p.page}" if p.page else ""
+    section = f" {p.section.split(' > ')[-1]}" if p.section else ""
+    return f"『{p.title}』{page}{section}"
+
+
+# ---------------------------------------------------------------------- values
+_KANJI = "\u3400-\u4dbf\u4e00-\u9fff々〆ヵヶ"
+_KATA = "ァ-ヺー"
+_MASS = re.compile(r"(?<![\d.,])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)(?P<u>kg|mg|g|キログラム|グラム)(?![A-Za-z])")
+_MASS_FACTOR = {"kg": 1000.0, "キログラム": 1000.0, "g": 1.0, "グラム": 1.0, "mg": 0.001}
+_BARE = re.compile(rf"(?<![\d.,A-Za-z])(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)(?P<u>[{_KANJI}{_KATA}A-Za-z]{{0,4}})")
+_CLAUSE_BREAK = re.compile(r"[。、，,()（）「」『』:：/／|｜・]")
+_DEPT = re.compile(rf"[{_KANJI}{_KATA}]{{1,14}}?課(?![{_KANJI}])")
+_DEPT_GENERIC = {"担当課", "所管課", "関係課", "各課", "同課", "本課", "主管課", "課"}
+_DEPT_RESPONSIBLE = re.compile(r"^(?:が|は|を中心|において|で(?:は|実施|担)|の所管|の担当|が担当|が所管)")
+_DEPT_LABEL = re.compile(r"(?:担当課?|所管課?|担当部署|所管部署)(?:は|:|：)\s*(?P<list>[^）)\n。]{2,60})")
+_BARE_ERA_GANNEN = re.compile(r"(?<!明治)(?<!大正)(?<!昭和)(?<!平成)(?<!令和)(?<![MTSHR])元年")
+_STRONG = {"period", "duration", "quantity", "percent", "points", "number", "role"}
+_WEAK = {"year", "date"}
+
+
+@dataclass
+class Values:
+    facts: list[Fact]
+    roles: list[Role]
+    departments: list[str]  # departments named as responsible (担当・所管・中心)
+
+    def surfaces(self) -> list[str]:
+        return [f.surface for f in self.facts] + [r.holder for r in self.roles] + self.departments
+
+
+def _extra_facts(text: str, facts: list[Fact]) -> list[Fact]:
+    """Masses (g, kg) in grams, tonnes too, and bare numbers with their counter (85手続, 1.38)."""
+    t, offsets = normalize_with_offsets(text)
+    taken = bytearray(len(t))
+    spans = sorted((f.start, f.end) for f in facts)
+    for i, o in enumerate(offsets):
+        if any(a <= o < b for a, b in spans):
+            taken[i] = 1
+
+    out: list[Fact] = []
+    for f in facts:
+        if f.kind == "quantity" and f.unit == "t":
+            out.append(Fact("quantity", float(f.value) * 1e6, "g", f.surface, f.start, f.end, f.subject))
+        else:
+            out.append(f)
+    for pattern in (_MASS, _BARE):
+        for m in pattern.finditer(t):
+            s, e = m.span()
+            if taken.find(1, s, e) >= 0 or (value := parse_number(m["num"])) is None:
+                continue
+            if pattern is _MASS:
+                kind, unit, value = "quantity", "g", value * _MASS_FACTOR[m["u"]]
+            else:
+                kind, unit = "number", m["u"]
+            window = "".join("\x00" if taken[i] else t[i] for i in range(max(0, s - 20), s))
+            clause = _CLAUSE_BREAK.split(window)[-1].replace("\x00", "")
+            subject = re.sub(rf"^[^{_KANJI}{_KATA}A-Za-z]+|[^{_KANJI}{_KATA}A-Za-z0-9]+$", "", clause)
+            a, b = offsets[s], offsets[e - 1] + 1
+            out.append(Fact(kind, value, unit, text[a:b], a, b, subject))
+            taken[s:e] = b"\x01" * (e - s)
+    return sorted(out, key=lambda f: f.start)
+
+
+def _departments(norm_text: str, responsible_only: bool) -> list[str]:
+    found: list[str] = []
+    for m in _DEPT.finditer(norm_text):
+        name = m.group()
+        if name in _DEPT_GENERIC or name.endswith(("担当課", "所管課", "関係課")):
+            continue
+        before = norm_text[max(0, m.start() - 8):m.start()]
+        if not responsible_only or _DEPT_RESPONSIBLE.match(norm_text[m.end():]) or re.search(
+                r"(?:担当課?|所管課?)(?:は|:|：)?$", before):
+            if not norm_text.startswith(("と連携", "と協力", "等と"), m.end()):
+                found.append(name)
+    return list(dict.fromkeys(found))
+
+
+def values_of(text: str, responsible_only: bool = True) -> Values:
+    """The comparable values of a statement or sentence."""
+    facts = _extra_facts(text, [f for f in extract_facts(text)])
+    norm = normalize_with_offsets(text)[0]
+    return Values(facts, extract_roles(text), _departments(norm, responsible_only))
+
+
+# ---------------------------------------------------------------------- comparison
+@dataclass
+class Comparison:
+    same: list[tuple[str, str]] = field(default_factory=list)  # (draft value, evidence value)
+    differ: list[tuple[str, str, str]] = field(default_factory=list)  # (label, draft value, evidence value)
+    missing: list[str] = field(default_factory=list)
+    strong_same: int = 0
+    strong_differ: int = 0
+    weak_same: int = 0
+    weak_differ: int = 0
+    strong_missing: int = 0
+    ordinal_differs: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """support | conflict | neutral (no values to compare, or a different reference time)."""
+        if self.ordinal_differs:
+            return "neutral"  # 第２期 vs 第３期: another edition, not a contradiction
+        if self.strong_differ:
+            if self.weak_differ and not self.weak_same and not self.strong_same:
+                return "neutral"  # another year's figure: 令和４年度の108万人 vs 令和10年度の120万人
+            return "conflict"
+        if self.weak_differ:
+            return "conflict" if self.strong_same and not self.weak_same else "neutral"
+        if self.strong_same or (self.weak_same and not self.strong_missing):
+            return "support"
+        return "neutral"
+
+
+_KIND_JA = {"year": "年", "period": "期間", "date": "日付", "duration": "期間の長さ", "quantity": "数量",
+            "percent": "割合", "points": "ポイント", "number": "数値"}
+
+
+_MEASURE_NOUN = re.compile(r"(?:期間|率|数|量|額|人口|割合|目標|費|件数|人数|面積|時間|年数|比)$")
+
+
+def _label(fact: Fact, other: Fact) -> str:
+    """What differs, in words: the measure named before the figure (計画期間), else its kind (割合)."""
+    runs = [r for subject in (fact.subject, other.subject)
+            for r in re.findall(rf"[{_KANJI}{_KATA}A-Za-z]{{2,}}", subject) if _MEASURE_NOUN.search(r)]
+    base = max(runs, key=len) if runs else _KIND_JA.get(fact.kind, "数値")
+    if fact.kind == "period" and isinstance(fact.value, tuple) and isinstance(other.value, tuple):
+        (a1, b1), (a2, b2) = fact.value[:2], other.value[:2]
+        if a1 == a2 and b1 != b2:
+            return f"{base}の終期"
+        if b1 == b2 and a1 != a2:
+            return f"{base}の始期"
+    return base
+
+
+_GENERIC_WORDS = re.compile(r"現在|時点|年度末|年度|年末|令和|平成|本市|本計画|計画|前回|全体|合計")
+
+
+def _foreign_subject(fact: Fact, statement_plain: str) -> bool:
+    """The figure is said of something the statement never names (「西山地区の４小学校区」)."""
+    subject = _GENERIC_WORDS.sub("・", fact.subject)
+    grams = {r[i:i + 2] for r in re.findall(rf"[{_KANJI}{_KATA}A-Za-z]+", subject) for i in range(len(r) - 1)}
+    return bool(grams) and sum(g in statement_plain for g in grams) < 0.5 * len(grams)
+
+
+def _nearest_to_same_time(candidates: list[Fact], sentence: Values, draft: Values) -> Fact:
+    """Of several differing figures (現状値 and 目標値), the one beside a year the draft also states."""
+    times = [g for g in sentence.facts if g.kind in _WEAK and any(
+        _compatible(g, d) and values_equal(g, d) for d in draft.facts)]
+    if not times:
+        return candidates[0]
+    return min(candidates, key=lambda c: min(abs(c.start - t.start) for t in times))
+
+
+def _compatible(a: Fact, b: Fact) -> bool:
+    return a.kind == b.kind and (a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"}))
+
+
+_RANGE = re.compile(r"から|より|[~〜～\-‐―ー–—]")
+
+
+def _part(fact: Fact, label: str) -> str:
+    """The end (終期) or start (始期) of a period's surface, else the whole surface."""
+    pieces = _RANGE.split(fact.surface)
+    if len(pieces) == 2 and label.endswith(("の終期", "の始期")):
+        piece = pieces[1] if label.endswith("の終期") else pieces[0]
+        return re.sub(r"末?まで$", "", piece.strip())
+    return fact.surface
+
+
+def compare_values(draft: Values, sentence: Values, passage: Values | None = None, draft_plain: str = "") -> Comparison:
+    """Each value of the draft against the sentence's: the same, different, or not stated there."""
+    c = Comparison()
+    for f in draft.facts:
+        if f.kind == "ordinal":
+            pairs = compare_facts([f], [g for g in sentence.facts if g.kind == "ordinal"])
+            c.ordinal_differs |= bool(pairs) and not any(eq for _, _, eq in pairs)
+            continue
+        strong = f.kind in _STRONG
+        paired = {id(b) for _, b, _ in compare_facts([f], sentence.facts)}
+        # facts.py pairs figures whose subjects share a word; a figure whose subject the statement
+        # names too (「設置地区数９地区」 for 「…８地区に設置」) is the same measure as well
+        pairs = [(f, g, values_equal(f, g)) for g in sentence.facts if _compatible(f, g) and (
+            id(g) in paired or (strong and not _foreign_subject(g, draft_plain)))]
+        pairs.sort(key=lambda x: not x[2])
+        if pairs and pairs[0][2]:
+            c.same.append((f.surface, pairs[0][1].surface))
+            c.strong_same += strong
+            c.weak_same += not strong
+        elif pairs:
+            other = _nearest_to_same_time([b for _, b, _ in pairs], sentence, draft)
+            label = _label(f, other)
+            c.differ.append((label, _part(f, label), _part(other, label)))
+            c.strong_differ += strong
+            c.weak_differ += not strong
+        elif passage is not None and any(eq for _, _, eq in compare_facts([f], passage.facts)):
+            c.same.append((f.surface, f.surface))
+            c.weak_same += 1  # stated elsewhere in the passage: confirms, never decides alone
+        else:
+            c.missing.append(f.surface)
+            c.strong_missing += strong
+    for ra, rb, eq in _first_per_role(compare_roles(draft.roles, sentence.roles)):
+        if eq:
+            c.same.append((ra.holder, rb.holder))
+            c.strong_same += 1
+        else:
+            c.differ.append((ra.role, ra.holder, rb.holder))
+            c.strong_differ += 1
+    evidence_depts = sentence.departments
+    for d in draft.departments:
+        if not evidence_depts:
+            c.missing.append(d)
+        elif any(holders_equal(d, e) for e in evidence_depts):
+            c.same.append((d, next(e for e in evidence_depts if holders_equal(d, e))))
+            c.strong_same += 1
+        else:
+            c.differ.append(("担当課", d, "、".join(evidence_depts)))
+            c.strong_differ += 1
+    return c
+
+
+def _first_per_role(pairs: list[tuple[Role, Role, bool]]) -> list[tuple[Role, Role, bool]]:
+    best: dict[tuple[str, str], tuple[Role, Role, bool]] = {}
+    for ra, rb, eq in pairs:
+        key = (ra.role, ra.holder)
+        if key not in best or (eq and not best[key][2]):
+            best[key] = (ra, rb, eq)
+    return list(best.values())
+
+
+# ---------------------------------------------------------------------- subject coverage
+class _Words:
+    """Content words and their IDF weights, cached for one check run."""
+
+    def __init__(self, svc) -> None:
+        self.bm25, self.registry = svc.sparse, svc.registry
+        self._idf: dict[str, float] = {}
+        self._tokens: dict[str, frozenset[str]] = {}
+
+    def tokens(self, text: str) -> frozenset[str]:
+        got = self._tokens.get(text)
+        if got is None:
+            got = frozenset(content_tokens(self.bm25, text))
+            if len(self._tokens) < 200_000:
+                self._tokens[text] = got
+        return got
+
+    def weights(self, tokens) -> dict[str, float]:
+        todo = [t for t in tokens if t not in self._idf]
+        if todo:
+            ids = {t: self.bm25._index(t) for t in todo}
+            idf = self.registry.idf(list(ids.values()))
+            for t, i in ids.items():
+                self._idf[t] = idf.get(i, 1.0)
+        return {t: self._idf[t] for t in tokens}
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _cover(weights: dict[str, float], plain: str, tokens: frozenset[str]) -> float:
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    return sum(w for t, w in weights.items() if t in tokens or t in plain) / total
+
+
+_FILLER = frozenset({"うち", "ほか", "等", "など", "末", "時点", "現在", "とおり", "中", "以上", "以下", "当たり", "約",
+                     "年度", "年", "月", "日", "本市", "本計画", "次", "前回", "比"})
+
+
+def subject_tokens(words: "_Words", text: str, values: Values) -> frozenset[str]:
+    """The statement's content words that are not part of its values (年度, 地区, 高齢者 …)."""
+    value_tokens: set[str] = set()
+    for surface in values.surfaces():
+        value_tokens |= words.tokens(surface)
+    return frozenset(t for t in words.tokens(text) - value_tokens - _FILLER if not re.fullmatch(r"[\d.,]+", t))
+
+
+# ---------------------------------------------------------------------- sentences of passages
+@dataclass
+class _Sentence:
+    passage: Passage
+    text: str
+    plain: str
+    context: str  # title, section, table header, the sentence before
+    tokens: frozenset[str]
+    context_tokens: frozenset[str]
+    values: Values
+    previous: str = ""
+    previous_tokens: frozenset[str] = frozenset()
+
+
+def _passage_sentences(p: Passage, words: _Words) -> list[_Sentence]:
+    out = []
+    labels = [(m.start(), m["list"]) for m in _DEPT_LABEL.finditer(p.text)]
+    context_base = f"{p.title}\n{p.section}"
+    pos = 0
+    previous = ""
+    for u in units(p.text):
+        if len(u.text) < 4:
+            continue
+        values = values_of(u.text, responsible_only=False)
+        if u.kind == "row":  # a table row's figures are said of its first cell, not of the cell before
+            values.facts = [Fact(f.kind, f.value, f.unit, f.surface, f.start, f.end, "") for f in values.facts]
+        # 「（担当課：地域包括ケア推進課）」 after the sentence names its department
+        at = p.text.find(u.text[:12], pos)
+        pos = at if at >= 0 else pos
+        for start, names in labels:
+            if start >= pos and start - pos < len(u.text) + 200:
+                values.departments += [d for d in _departments(_plain(names), False) if d not in values.departments]
+                break
+        # the subject is often named once, in the sentence before (「協議会は…組織です。令和４年度末現在で…」)
+        context = f"{context_base}\n{u.header}\n{previous}"
+        out.append(_Sentence(p, u.text, _plain(u.text), _plain(context), words.tokens(u.text),
+                             words.tokens(context), values, _plain(previous), words.tokens(previous)))
+        previous = u.text
+    return out
+
+
+# ---------------------------------------------------------------------- judging one statement
+@dataclass
+class _Scored:
+    sentence: _Sentence
+    coverage: float  # subject words, sentence with context
+    full: float  # all words, sentence alone
+    comparison: Comparison
+
+
+def judge(statement: Statement, passages: list[Passage], words: _Words, cache: dict) -> StatementResult:
+    """The verdict on one statement, given the passages retrieved for it."""
+    result = StatementResult(statement.id, statement.text, statement.section, "unsupported", "", line=statement.line)
+    draft = values_of(statement.text)
+    plain = _plain(statement.text)
+    if _BARE_ERA_GANNEN.search(plain):
+        result.verdict = "not_judged"
+        result.explanation = "元号のない「元年」は年を特定できないため、判定していません。元号を補ってください。"
+        return result
+    subject_weights = words.weights(subject_tokens(words, statement.text, draft))
+    full_weights = words.weights(words.tokens(statement.text))
+    if not subject_weights or sum(full_weights.values()) == 0:
+        result.verdict = "not_judged"
+        result.explanation = "見出しや断片のため、照合に使える語句がありません。"
+        return result
+    has_values = any(f.kind != "ordinal" for f in draft.facts) or bool(draft.roles or draft.departments)
+
+    scored: list[_Scored] = []
+    for p in passages:
+        key = (p.doc_id, p.chunk_no, p.text[:40])
+        if key not in cache:
+            cache[key] = _passage_sentences(p, words)
+        for s in cache[key]:
+            own = _cover(subject_weights, s.plain, s.tokens)
+            if own < SENTENCE_SHARE and (own < SENTENCE_MIN or _cover(
+                    subject_weights, s.previous + s.plain, s.tokens | s.previous_tokens) < SENTENCE_WITH_PREVIOUS):
+                continue
+            with_context = _cover(subject_weights, s.plain + s.context, s.tokens | s.context_tokens)
+            full = _cover(full_weights, s.plain, s.tokens)
+            if with_context < SAME_SUBJECT and full < SAME_STATEMENT:
+                continue
+            passage_values = Values([f for x in cache[key] for f in x.values.facts], [], [])
+            scored.append(_Scored(s, with_context, full, compare_values(draft, s.values, passage_values, plain)))
+    scored.sort(key=lambda x: (-x.coverage, -x.full))
+    same_subject = [x for x in scored if x.coverage >= SAME_SUBJECT]
+
+    support = [x for x in same_subject if x.comparison.outcome == "support"]
+    conflict = [x for x in same_subject if x.comparison.outcome == "conflict"]
+    if not has_values:
+        support = [x for x in scored if x.full >= SAME_STATEMENT and x.comparison.outcome != "conflict"]
+        support.sort(key=lambda x: -x.full)
+    best_support = support[0].coverage if support else 0.0
+    if conflict and (not support or conflict[0].coverage >= best_support + CLEAR_LEAD):
+        top = conflict[0]
+        result.verdict = "conflict"
+        result.draft_values = [d for _, d, _ in top.comparison.differ]
+        result.evidence_values = [e for _, _, e in top.comparison.differ]
+        parts = [f"{label}が異なります：原案「{d}」⇔ 資料「{e}」" for label, d, e in top.comparison.differ]
+        result.explanation = "／".join(parts) + f"（{_cite(top.sentence.passage)}）"
+        result.evidence = _refs(conflict)
+    elif support:
+        top = support[0]
+        result.verdict = "consistent"
+        result.draft_values = [d for d, _ in top.comparison.same]
+        result.evidence_values = [e for _, e in top.comparison.same]
+        if top.comparison.same:
+            pairs = "、".join(f"「{d}」" + (f"＝「{e}」" if _plain(d) != _plain(e) else "") for d, e in top.comparison.same)
+            result.explanation = f"資料の記述と値が一致します：{pairs}（{_cite(top.sentence.passage)}）"
+        else:
+            result.explanation = f"資料に同じ趣旨の記述があります（{_cite(top.sentence.passage)}）"
+        result.evidence = _refs(support)
+    else:
+        near = same_subject[0] if same_subject else None
+        if near is not None and has_values:
+            missing = near.comparison.missing or [d for d, _ in near.comparison.same] or draft.surfaces()
+            result.explanation = (f"同じ主題の記述（{_cite(near.sentence.passage)}）はありますが、原案の値"
+                                  f"（{'、'.join(missing[:4])}）を確かめられる記述が見当たりません。")
+        else:
+            result.explanation = "照合先の資料に、この記述を裏付ける箇所が見当たりません。"
+    return result
+
+
+def _refs(ranked: list[_Scored], limit: int = 3) -> list[EvidenceRef]:
+    out: list[EvidenceRef] = []
+    seen: set[tuple[str, int]] = set()
+    for x in ranked:
+        p = x.sentence.passage
+        if (p.doc_id, p.chunk_no) in seen:
+            continue
+        seen.add((p.doc_id, p.chunk_no))
+        out.append(EvidenceRef(p, x.sentence.text, round(x.coverage, 3)))
+        if len(out) >= limit:
+            break
+    return out
+
+
+# ---------------------------------------------------------------------- the whole draft
+def search_filters(svc, against: str, exclude_docs: list[str] | None) -> SearchFilters:
+    if against not in AGAINST:
+        raise BadRequest(f"照合先の指定が正しくありません: {against}（{' / '.join(AGAINST)} のいずれか）")
+    types = AGAINST[against]
+    if not exclude_docs:
+        return SearchFilters(doc_types=types)
+    excluded = set(exclude_docs)
+    ids = [d.doc_id for d in svc.documents() if d.doc_id not in excluded and (types is None or d.doc_type in types)]
+    if not ids:
+        raise BadRequest("照合先の資料がありません。資料を取り込むか、照合先の指定を見直してください。")
+    return SearchFilters(doc_ids=ids)
+
+
+def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | None = None, batch_size: int = 32,
+                exclude_docs: list[str] | None = None, k: int = 8, gaps: bool = True) -> CheckReport:
+    """Check every statement of `draft` against the documents chosen by `against`."""
+    if not (draft or "").strip():
+        raise BadRequest("原案の本文が空です。確認したい文章を入力するか、ファイルを指定してください。")
+    if len(draft) > MAX_DRAFT_CHARS:
+        raise BadRequest(f"原案が長すぎます（{len(draft)}文字）。{MAX_DRAFT_CHARS}文字以内に分割してください。")
+    filters = search_filters(svc, against, exclude_docs)
+    statements = split_statements(draft)
+    if not statements:
+        raise BadRequest("原案から確認できる文が見つかりませんでした。本文を確認してください。")
+    words = _Words(svc)
+    cache: dict = {}
+    results: list[StatementResult] = []
+    retrieved: Counter[str] = Counter()
+    total = len(statements)
+    for start in range(0, total, max(1, batch_size)):
+        for st in statements[start:start + batch_size]:
+            passages = svc.search(st.text[:2000], k, filters) if len(_plain(st.text)) >= 2 else []
+            result = judge(st, passages, words, cache)
+            results.append(result)
+            if result.verdict in ("consistent", "conflict"):
+                retrieved.update({e.passage.doc_id for e in result.evidence})
+        if progress:
+            progress(min(start + batch_size, total), total)
+    report = CheckReport(results, against=against)
+    if gaps and retrieved:
+        report.gaps = find_gaps(svc, statements, [d for d, _ in retrieved.most_common(5)], filters, words)
+    return report
+
+
+# ---------------------------------------------------------------------- reverse gaps
+_TARGET = re.compile(r"目標|指標|ＫＰＩ|KPI|までに|を目指|目指し")
+_GAP_QUERY = "目標値 成果指標 評価指標 目標 までに 目指す"
+
+
+def find_gaps(svc, statements: list[Statement], docs: list[str], filters: SearchFilters, words: _Words,
+              limit: int = MAX_GAPS) -> list[Gap]:
+    """Targets in the documents the draft relies on that no statement of the draft mentions."""
+    index: dict[str, set[int]] = {}
+    stmt_tokens = []
+    for i, st in enumerate(statements):
+        toks = words.tokens(st.text)
+        stmt_tokens.append(toks)
+        for t in toks:
+            index.setdefault(t, set()).add(i)
+    gaps: list[Gap] = []
+    seen: set[str] = set()
+    for doc in docs:
+        doc_filter = SearchFilters(doc_types=filters.doc_types, doc_ids=[doc])
+        for p in svc.search(_GAP_QUERY, 60, doc_filter):
+            for u in units(p.text):
+                if u.kind == "heading" or len(u.text) < 6:
+                    continue
+                if not (_TARGET.search(u.text) or (u.kind == "row" and _TARGET.search(u.header))):
+                    continue
+                values = values_of(u.text, responsible_only=False)
+                figures = [f for f in values.facts if f.kind in _STRONG]
+                key = _plain(u.text)
+                if not figures or key in seen:
+                    continue
+                seen.add(key)
+                weights = words.weights(subject_tokens(words, u.text, values))
+                total = sum(weights.values())
+                if not total:
+                    continue
+                candidates = set().union(*(index.get(t, set()) for t in weights))
+                best = max((sum(w for t, w in weights.items() if t in stmt_tokens[i]) / total for i in candidates),
+                           default=0.0)
+                if best < GAP_COVERED:
+                    gaps.append(Gap(p, u.text, [f.surface for f in values.facts]))
+                    if len(gaps) >= limit:
+                        return gaps
+    return gaps
+
+
+def combined_verdict(report: CheckReport) -> tuple[str, StatementResult | None]:
+    """One verdict for a short draft: any conflict, else any consistent, else unsupported."""
+    for verdict in ("conflict", "consistent"):
+        for r in report.statements:
+            if r.verdict == verdict:
+                return verdict, r
+    unsupported = next((r for r in report.statements if r.verdict == "unsupported"), None)
+    return "unsupported", unsupported or (report.statements[0] if report.statements else None)
+

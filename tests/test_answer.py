@@ -1,0 +1,111 @@
+"""Grounded answers over the bundled sample documents, with the extractive generator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import AnswerEngine, Evidence, retrieval_query, verify
+from assistant.config import Settings
+from assistant.errors import BadRequest
+from assistant.service import PlanAssistant
+from assistant.types import Passage, SearchFilters
+from eval.answer_eval import score_answers
+
+SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples"
+VECTOR_CACHE = Path.home() / ".cache" / "plan-assistant-tests" / "vectors.sqlite"
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("answers"), vector_cache=VECTOR_CACHE,
+                        generator="extractive")
+    with PlanAssistant(settings) as s:
+        s.ingest([SAMPLES / "docs"], manifest=SAMPLES / "docs" / "manifest.json")
+        yield s
+
+
+def test_sample_questions_are_answered_or_declined(svc):
+    cases = [json.loads(x) for x in (SAMPLES / "sample_qa.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    answers = {c["id"]: svc.ask(c["question"]).to_dict() for c in cases}
+    scores, rows = score_answers(cases, answers)
+    assert scores["abstention_accuracy"] == 1.0, rows
+    assert scores["key_fact_accuracy"] >= 0.8, rows
+    assert scores["citation_support"] >= 0.8, rows
+
+
+def test_answer_cites_document_section_and_page(svc):
+    a = svc.ask("後期基本計画の計画期間はいつからいつまでですか")
+    assert not a.abstained and "[1]" in a.text
+    c = a.citations[0].passage
+    assert c.doc_id == "midorino_sogo_keikaku_kouki_soan" and c.page and c.section
+
+
+def test_not_covered_gives_related_passages_not_a_guess(svc):
+    a = svc.ask("みどり野市の市長の趣味は何ですか")
+    assert a.abstained and "記載が見当たりません" in a.text and not a.citations
+
+
+def test_english_question_gets_english_answer_quoting_japanese(svc):
+    a = svc.ask("What is the FY2028 target for annual ridership of buses in the public transport plan?")
+    assert not a.abstained
+    assert a.text.startswith(("According to", "Covered in")) and "「" in a.text and a.citations
+
+
+def test_follow_up_uses_history_and_false_premise_is_corrected(svc):
+    first = "地域公共交通計画の計画期間はいつまでですか"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": svc.ask(first).text}]
+    assert retrieval_query("その期間は？", history).startswith(first)
+    wrong = svc.ask("その計画は令和12年度までですよね", history)
+    assert not wrong.abstained and "異なります" in wrong.text and "令和12年度" in wrong.text
+    assert wrong.citations and wrong.citations[0].passage.doc_id == "midorino_chiiki_koukyou_koutsuu_keikaku"
+
+
+def test_bad_questions_get_clear_errors(svc):
+    with pytest.raises(BadRequest, match="空"):
+        svc.ask("   ")
+    with pytest.raises(BadRequest, match="長すぎ"):
+        svc.ask("あ" * 20000)
+
+
+def test_resident_filter_never_cites_staff_documents(svc):
+    a = svc.ask("旧桜田小学校の跡地はどうなりますか", filters=SearchFilters(audiences=["public"]))
+    assert all(c.passage.audience == "public" for c in a.citations)
+    assert all(p.audience == "public" for p in a.related)
+
+
+def _ev(*texts: str) -> Evidence:
+    from assistant.evidence import QueryTerms
+
+    passages = [Passage(f"d{i}", f"資料{i}", "第1章", [i + 1], t, 1.0) for i, t in enumerate(texts)]
+    return Evidence("質問", passages, QueryTerms(["計画"], {"計画": 1.0}), 1.0)
+
+
+def test_verify_rejects_numbers_no_passage_states():
+    ev = _ev("計画期間は令和６年度から令和10年度までの５年間です。")
+    assert verify(ev, "計画期間は令和6年度から令和12年度までです。", "llm", lambda t: []) is None
+    ok = verify(ev, "計画期間は2024年度から2028年度までです。", "llm", lambda t: [])
+    assert ok is not None and ok.text.endswith("[1]") and ok.citations[0].passage.doc_id == "d0"
+
+
+def test_verify_repairs_citations_to_passages_that_were_not_retrieved():
+    ev = _ev("バスの利用者数の目標は1,200千人です。", "ごみの排出量は912グラムです。")
+    a = verify(ev, "目標は120万人です[7]。排出量は912グラムです[1]。", "llm", lambda t: [])
+    assert a is not None and "[7]" not in a.text
+    assert [c.passage.doc_id for c in a.citations] == ["d0", "d1"]
+
+
+def test_verify_rejects_unknown_proper_nouns():
+    ev = _ev("計画は市民と協働して進めます。")
+    assert verify(ev, "計画は山田太郎が進めます。", "llm", lambda t: ["山田太郎"] if "山田太郎" in t else []) is None
+
+
+def test_unreachable_llm_server_falls_back_to_extractive_with_notice(svc):
+    from assistant.llm import OpenAICompatGenerator
+
+    engine = AnswerEngine(svc.search, svc.sparse, svc.registry, svc.embedder,
+                          OpenAICompatGenerator("http://127.0.0.1:9/v1", "none", timeout=2.0))
+    a = engine.ask("後期基本計画の計画期間はいつからいつまでですか")
+    assert not a.abstained and a.generator == "extractive" and a.notice and a.citations

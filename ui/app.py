@@ -1,0 +1,114 @@
+"""The Gradio UI, mounted in the API's FastAPI app at /ui. It calls the started service (app.state.svc).
+
+住民向け: chat over public documents only, with clickable citations and 👍/👎 feedback.
+職員向け: behind the staff token — search, chat over all documents, document management,
+consistency check, where-covered, feedback export.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import gradio as gr
+from fastapi import FastAPI, Header
+from fastapi.responses import RedirectResponse, Response
+
+from assistant.api import is_staff
+from assistant.config import Settings
+from assistant.errors import BadRequest, StoreUnavailable, Unauthorized
+from assistant.types import SearchFilters
+from ui.chat import build_chat
+from ui.documents import build_documents, document_rows
+from ui.feedback import FeedbackStore
+from ui.style import CSS
+from ui.review import build_check, build_feedback_export, build_where
+from ui.staff import build_login, build_search, build_staff_chat, document_choices, make_authorizer
+
+RESIDENT_EXAMPLES = [
+    "後期基本計画の計画期間は？",
+    "公共交通の利用者数の目標は？",
+    "認知症サポーターの養成はどの課が担当しますか？",
+    "デマンド型乗合タクシー「のりあいみどり」はいつから運行しますか？",
+    "温室効果ガスの削減目標は？",
+]
+THEME = gr.themes.Soft(primary_hue="green", neutral_hue="slate",
+                       font=["Hiragino Sans", "Noto Sans JP", "IPAPGothic", "Meiryo", "sans-serif"],
+                       font_mono=["monospace"])
+
+
+def resident_filters() -> SearchFilters:
+    """Residents only ever see public documents, whatever they type."""
+    return SearchFilters(audiences=["public"])
+
+
+def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
+    authorize = make_authorizer(settings)
+    with gr.Blocks(title="計画書アシスタント", analytics_enabled=False) as blocks:
+        gr.HTML('<div class="pa-header"><h1>計画書アシスタント</h1>'
+                "<p>市の総合計画・個別計画などの内容を、出典つきでお答えします。</p></div>")
+        token_state = gr.State(None)
+        with gr.Tabs():
+            with gr.Tab("住民向け", id="resident", elem_id="tab-resident"):
+                gr.Markdown("市が公開している計画書の内容について質問できます。回答の下の出典をクリックすると、"
+                            "根拠となる本文とページを確認できます。※個人情報は入力しないでください。")
+                build_chat("resident", get_svc, resident_filters, feedback, examples=RESIDENT_EXAMPLES,
+                           placeholder="計画書について知りたいことを入力してください。")
+            with gr.Tab("職員向け", id="staff", elem_id="tab-staff"):
+                workspace, login_events = build_login(authorize, token_state)
+                with workspace, gr.Tabs():
+                    with gr.Tab("検索", elem_id="tab-staff-search"):
+                        search_docs = build_search(get_svc, authorize, token_state)
+                    with gr.Tab("質問", elem_id="tab-staff-ask"):
+                        build_staff_chat(get_svc, authorize, token_state, feedback)
+                    with gr.Tab("文書管理", elem_id="tab-staff-docs"):
+                        doc_table, doc_select = build_documents(get_svc, authorize, token_state, settings)
+                    with gr.Tab("整合性チェック", elem_id="tab-staff-check"):
+                        build_check(get_svc, authorize, token_state, settings)
+                    with gr.Tab("掲載箇所", elem_id="tab-staff-where"):
+                        build_where(get_svc, authorize, token_state)
+                    with gr.Tab("フィードバック", elem_id="tab-staff-feedback"):
+                        build_feedback_export(authorize, token_state, feedback)
+
+        def fill(token):
+            if authorize(token):
+                return gr.skip(), gr.skip(), gr.skip()
+            svc = get_svc()
+            choices = document_choices(svc)
+            return document_rows(svc), gr.update(choices=choices), gr.update(choices=choices)
+
+        for event in login_events:
+            event.then(fill, [token_state], [doc_table, doc_select, search_docs])
+    return blocks
+
+
+def mount_ui(app: FastAPI, settings: Settings) -> None:
+    """Mount the UI at /ui (and / redirects there); add GET /feedback/export for staff."""
+    feedback = FeedbackStore(settings.data_dir / "feedback.jsonl")
+
+    def get_svc():
+        svc = getattr(app.state, "svc", None)
+        if svc is None:
+            raise StoreUnavailable("サービスが起動していません。しばらくしてから再度お試しください。")
+        return svc
+
+    @app.get("/feedback/export", tags=["feedback"])
+    def export_feedback(format: str = "jsonl", x_staff_token: Annotated[str | None, Header()] = None,
+                        authorization: Annotated[str | None, Header()] = None):
+        token = x_staff_token or (authorization[7:].strip() if authorization and
+                                  authorization.lower().startswith("bearer ") else None)
+        if not is_staff(settings, token):
+            raise Unauthorized("職員用の機能です。職員トークン（X-Staff-Token）を指定してください。")
+        if format == "csv":
+            return Response(feedback.export_csv(), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="feedback.csv"'})
+        if format == "jsonl":
+            return Response(feedback.export_jsonl(), media_type="application/x-ndjson; charset=utf-8")
+        raise BadRequest("format は jsonl か csv を指定してください。")
+
+    @app.get("/", include_in_schema=False)
+    def root():
+        return RedirectResponse("/ui/")
+
+    blocks = build_ui(settings, get_svc, feedback)
+    gr.mount_gradio_app(app, blocks, path="/ui", theme=THEME, css=CSS, ssr_mode=False, footer_links=[],
+                        max_file_size=f"{settings.max_file_mb}mb", show_error=False)

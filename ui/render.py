@@ -1,0 +1,107 @@
+"""Pure HTML rendering for the UI. Every piece of document or user text goes through `esc`.
+
+Chat messages are passed to gr.Chatbot, which renders markdown. Each message is built as HTML
+blocks without blank lines, so markdown never parses inside them, and all text is escaped:
+`<script>` or `<img onerror>` in a question, an answer or a passage is shown as text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+DOC_TYPE_JA = {"plan": "総合計画", "sector_plan": "個別計画", "consultation": "意見募集・会議録", "other": "その他"}
+AUDIENCE_JA = {"public": "公開", "staff": "庁内限り"}
+VERDICT_JA = {"consistent": "整合", "conflict": "相違", "unsupported": "根拠なし", "not_judged": "判定不可"}
+VERDICT_JA_TO_KEY = {v: k for k, v in VERDICT_JA.items()}
+_CITE_MARK = re.compile(r"\[(\d{1,2})\]")
+
+
+def esc(text) -> str:
+    """Escape for HTML and keep line breaks without ever producing a blank line."""
+    lines = str("" if text is None else text).splitlines()
+    return "<br>".join(html.escape(line, quote=True) for line in lines)
+
+
+def page_label(page) -> str:
+    return f"p.{page}" if page else "ページ情報なし"
+
+
+def citation_label(c: dict) -> str:
+    parts = [str(c.get("title") or c.get("doc") or "")]
+    if c.get("section"):
+        parts.append(str(c["section"]))
+    parts.append(page_label(c.get("page")))
+    return " / ".join(parts)
+
+
+def question_message(question: str, limit: int = 300) -> str:
+    shown = question if len(question) <= limit else question[:limit] + f"…（全{len(question):,}文字）"
+    return f'<div class="pa-q">{esc(shown)}</div>'
+
+
+def _answer_text(text: str) -> str:
+    # citation markers [1] become small superscripts; everything else is escaped text
+    return _CITE_MARK.sub(r'<sup class="pa-ref">[\1]</sup>', esc(text))
+
+
+def passage_details(c: dict, label: str) -> str:
+    return (f'<details class="pa-cite"><summary>{esc(label)}</summary>'
+            f'<div class="pa-passage"><div class="pa-meta">{esc(c.get("title") or c.get("doc"))}'
+            f'{" ／ " + esc(c["section"]) if c.get("section") else ""}'
+            f' ／ <span class="pa-page">{esc(page_label(c.get("page")))}</span></div>'
+            f'<div class="pa-text">{esc(c.get("text"))}</div></div></details>')
+
+
+def answer_message(answer: dict) -> str:
+    """An answer with its citations (each expandable to the passage text and page)."""
+    blocks = [f'<div class="pa-answer">{_answer_text(answer.get("answer", ""))}</div>']
+    if answer.get("notice"):
+        blocks.append(f'<div class="pa-notice">{esc(answer["notice"])}</div>')
+    citations = answer.get("citations") or []
+    if citations:
+        items = "".join(passage_details(c, f"[{c.get('n')}] {citation_label(c)}") for c in citations)
+        blocks.append(f'<div class="pa-cites"><div class="pa-cites-head">出典（クリックで該当箇所を表示）</div>{items}</div>')
+    related = answer.get("related") or []
+    if answer.get("abstained") and related:
+        items = "".join(passage_details(p, f"関連 {i}. {citation_label(p)}") for i, p in enumerate(related, 1))
+        blocks.append(f'<div class="pa-cites"><div class="pa-cites-head">関連しそうな箇所</div>{items}</div>')
+    return "\n\n".join(blocks)
+
+
+def partial_message(text: str) -> str:
+    return f'<div class="pa-answer">{_answer_text(text)}<span class="pa-cursor">▌</span></div>'
+
+
+def error_message(message: str) -> str:
+    return f'<div class="pa-error">⚠ {esc(message)}</div>'
+
+
+def status_html(message: str, kind: str = "info") -> str:
+    return f'<div class="pa-status pa-{kind}">{esc(message)}</div>'
+
+
+def highlight(text: str, values) -> str:
+    """Escape `text` and wrap each occurrence of the given values in <mark>."""
+    wanted = sorted({v for v in (value_text(x) for x in values or []) if v}, key=len, reverse=True)
+    if not wanted:
+        return esc(text)
+    pattern = re.compile("|".join(re.escape(v) for v in wanted))
+    out, last = [], 0
+    src = str(text or "")
+    for m in pattern.finditer(src):
+        out.append(esc(src[last:m.start()]))
+        out.append(f"<mark>{esc(m.group(0))}</mark>")
+        last = m.end()
+    out.append(esc(src[last:]))
+    return "".join(out)
+
+
+def value_text(v) -> str:
+    """Values in a check report may be strings or small dicts ({"text"/"raw"/"value": ...})."""
+    if isinstance(v, dict):
+        for key in ("text", "raw", "surface", "value"):
+            if v.get(key) not in (None, ""):
+                return str(v[key])
+        return ""
+    return "" if v is None else str(v)
