@@ -40,7 +40,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PlanAssistantError(f"not found: {', '.join(missing)}")
-    total = sum(1 for _ in iter_files(paths))
+    total = sum(1 for _ in iter_files(paths, supported_only=False))
     overrides = {"type": args.type, "audience": args.audience, "title": args.title, "id": args.id}
     with _service(args) as svc, tqdm(total=total, unit="file", file=sys.stderr, disable=args.quiet) as bar:
         def progress(result):
@@ -48,15 +48,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             bar.update(1)
 
         results = svc.ingest(paths, overrides, Path(args.manifest) if args.manifest else None, progress)
-    counts = {s: sum(r.status == s for r in results) for s in ("added", "replaced", "skipped", "failed")}
+    counts = {s: sum(r.status == s for r in results) for s in ("added", "replaced", "skipped", "failed", "ignored")}
     if args.json:
         _print_json({"summary": counts, "files": [dataclasses.asdict(r) for r in results]})
     else:
         print(f"added {counts['added']}, replaced {counts['replaced']}, skipped {counts['skipped']} "
-              f"(unchanged), failed {counts['failed']}")
+              f"(unchanged), failed {counts['failed']}, ignored {counts['ignored']} (not documents)")
         for r in results:
-            if r.status == "failed":
-                print(f"  FAILED  {r.path}: {r.reason}")
+            if r.status in ("failed", "ignored"):
+                print(f"  {r.status.upper():7s} {r.path}: {r.reason}")
             for w in r.warnings:
                 print(f"  warning {r.path}: {w}")
     return 1 if counts["failed"] else 0
@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ask_parser(sub)
     add_eval_parser(sub)
     add_bench_parser(sub)
+    from assistant.cli_check import add_check_parsers; add_check_parsers(sub)  # noqa: E702
     from assistant.cli_serve import add_serve_parser; add_serve_parser(sub)  # noqa: E702
     return parser
 

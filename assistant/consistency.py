@@ -395,7 +395,7 @@ def _first_per_role(pairs: list[tuple[Role, Role, bool]]) -> list[tuple[Role, Ro
 
 
 # ---------------------------------------------------------------------- subject coverage
-class _Words:
+class WordWeights:
     """Content words and their IDF weights, cached for one check run."""
 
     def __init__(self, svc) -> None:
@@ -421,22 +421,23 @@ class _Words:
         return {t: self._idf[t] for t in tokens}
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
-def _cover(weights: dict[str, float], plain: str, tokens: frozenset[str]) -> float:
+def cover(weights: dict[str, float], text: str, tokens: frozenset[str]) -> float:
+    """IDF-weighted share of the weighted words found in `text` (plain) or among its `tokens`."""
     total = sum(weights.values())
     if not total:
         return 0.0
-    return sum(w for t, w in weights.items() if t in tokens or t in plain) / total
+    return sum(w for t, w in weights.items() if t in tokens or t in text) / total
 
 
 _FILLER = frozenset({"うち", "ほか", "等", "など", "末", "時点", "現在", "とおり", "中", "以上", "以下", "当たり", "約",
                      "年度", "年", "月", "日", "本市", "本計画", "次", "前回", "比"})
 
 
-def subject_tokens(words: "_Words", text: str, values: Values) -> frozenset[str]:
+def subject_tokens(words: "WordWeights", text: str, values: Values) -> frozenset[str]:
     """The statement's content words that are not part of its values (年度, 地区, 高齢者 …)."""
     value_tokens: set[str] = set()
     for surface in values.surfaces():
@@ -458,7 +459,7 @@ class _Sentence:
     previous_tokens: frozenset[str] = frozenset()
 
 
-def _passage_sentences(p: Passage, words: _Words) -> list[_Sentence]:
+def _passage_sentences(p: Passage, words: WordWeights) -> list[_Sentence]:
     out = []
     labels = [(m.start(), m["list"]) for m in _DEPT_LABEL.finditer(p.text)]
     context_base = f"{p.title}\n{p.section}"
@@ -475,12 +476,12 @@ def _passage_sentences(p: Passage, words: _Words) -> list[_Sentence]:
         pos = at if at >= 0 else pos
         for start, names in labels:
             if start >= pos and start - pos < len(u.text) + 200:
-                values.departments += [d for d in _departments(_plain(names), False) if d not in values.departments]
+                values.departments += [d for d in _departments(plain(names), False) if d not in values.departments]
                 break
         # the subject is often named once, in the sentence before (「協議会は…組織です。令和４年度末現在で…」)
         context = f"{context_base}\n{u.header}\n{previous}"
-        out.append(_Sentence(p, u.text, _plain(u.text), _plain(context), words.tokens(u.text),
-                             words.tokens(context), values, _plain(previous), words.tokens(previous)))
+        out.append(_Sentence(p, u.text, plain(u.text), plain(context), words.tokens(u.text),
+                             words.tokens(context), values, plain(previous), words.tokens(previous)))
         previous = u.text
     return out
 
@@ -494,12 +495,12 @@ class _Scored:
     comparison: Comparison
 
 
-def judge(statement: Statement, passages: list[Passage], words: _Words, cache: dict) -> StatementResult:
+def judge(statement: Statement, passages: list[Passage], words: WordWeights, cache: dict) -> StatementResult:
     """The verdict on one statement, given the passages retrieved for it."""
     result = StatementResult(statement.id, statement.text, statement.section, "unsupported", "", line=statement.line)
     draft = values_of(statement.text)
-    plain = _plain(statement.text)
-    if _BARE_ERA_GANNEN.search(plain):
+    statement_plain = plain(statement.text)
+    if _BARE_ERA_GANNEN.search(statement_plain):
         result.verdict = "not_judged"
         result.explanation = "元号のない「元年」は年を特定できないため、判定していません。元号を補ってください。"
         return result
@@ -517,16 +518,16 @@ def judge(statement: Statement, passages: list[Passage], words: _Words, cache: d
         if key not in cache:
             cache[key] = _passage_sentences(p, words)
         for s in cache[key]:
-            own = _cover(subject_weights, s.plain, s.tokens)
-            if own < SENTENCE_SHARE and (own < SENTENCE_MIN or _cover(
+            own = cover(subject_weights, s.plain, s.tokens)
+            if own < SENTENCE_SHARE and (own < SENTENCE_MIN or cover(
                     subject_weights, s.previous + s.plain, s.tokens | s.previous_tokens) < SENTENCE_WITH_PREVIOUS):
                 continue
-            with_context = _cover(subject_weights, s.plain + s.context, s.tokens | s.context_tokens)
-            full = _cover(full_weights, s.plain, s.tokens)
+            with_context = cover(subject_weights, s.plain + s.context, s.tokens | s.context_tokens)
+            full = cover(full_weights, s.plain, s.tokens)
             if with_context < SAME_SUBJECT and full < SAME_STATEMENT:
                 continue
             passage_values = Values([f for x in cache[key] for f in x.values.facts], [], [])
-            scored.append(_Scored(s, with_context, full, compare_values(draft, s.values, passage_values, plain)))
+            scored.append(_Scored(s, with_context, full, compare_values(draft, s.values, passage_values, statement_plain)))
     scored.sort(key=lambda x: (-x.coverage, -x.full))
     same_subject = [x for x in scored if x.coverage >= SAME_SUBJECT]
 
@@ -550,7 +551,7 @@ def judge(statement: Statement, passages: list[Passage], words: _Words, cache: d
         result.draft_values = [d for d, _ in top.comparison.same]
         result.evidence_values = [e for _, e in top.comparison.same]
         if top.comparison.same:
-            pairs = "、".join(f"「{d}」" + (f"＝「{e}」" if _plain(d) != _plain(e) else "") for d, e in top.comparison.same)
+            pairs = "、".join(f"「{d}」" + (f"＝「{e}」" if plain(d) != plain(e) else "") for d, e in top.comparison.same)
             result.explanation = f"資料の記述と値が一致します：{pairs}（{_cite(top.sentence.passage)}）"
         else:
             result.explanation = f"資料に同じ趣旨の記述があります（{_cite(top.sentence.passage)}）"
@@ -605,14 +606,14 @@ def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | No
     statements = split_statements(draft)
     if not statements:
         raise BadRequest("原案から確認できる文が見つかりませんでした。本文を確認してください。")
-    words = _Words(svc)
+    words = WordWeights(svc)
     cache: dict = {}
     results: list[StatementResult] = []
     retrieved: Counter[str] = Counter()
     total = len(statements)
     for start in range(0, total, max(1, batch_size)):
         for st in statements[start:start + batch_size]:
-            passages = svc.search(st.text[:2000], k, filters) if len(_plain(st.text)) >= 2 else []
+            passages = svc.search(st.text[:2000], k, filters) if len(plain(st.text)) >= 2 else []
             result = judge(st, passages, words, cache)
             results.append(result)
             if result.verdict in ("consistent", "conflict"):
@@ -630,7 +631,7 @@ _TARGET = re.compile(r"目標|指標|ＫＰＩ|KPI|までに|を目指|目指し
 _GAP_QUERY = "目標値 成果指標 評価指標 目標 までに 目指す"
 
 
-def find_gaps(svc, statements: list[Statement], docs: list[str], filters: SearchFilters, words: _Words,
+def find_gaps(svc, statements: list[Statement], docs: list[str], filters: SearchFilters, words: WordWeights,
               limit: int = MAX_GAPS) -> list[Gap]:
     """Targets in the documents the draft relies on that no statement of the draft mentions."""
     index: dict[str, set[int]] = {}
@@ -652,7 +653,7 @@ def find_gaps(svc, statements: list[Statement], docs: list[str], filters: Search
                     continue
                 values = values_of(u.text, responsible_only=False)
                 figures = [f for f in values.facts if f.kind in _STRONG]
-                key = _plain(u.text)
+                key = plain(u.text)
                 if not figures or key in seen:
                     continue
                 seen.add(key)

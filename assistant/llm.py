@@ -188,7 +188,6 @@ def join_parts(parts: Sequence[Path], dest: Path, expected_sha256: str, *, sourc
             )
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _sidecar(dest).unlink(missing_ok=True)
     _write_atomically(dest, copy)
     _write_atomically(
         _sidecar(dest), lambda out: out.write(f"{digest.hexdigest()}  {dest.name}\n".encode("ascii"))
@@ -242,6 +241,8 @@ class LlamaCppGenerator:
         self.n_threads = n_threads
         self.name = name or f"llama.cpp:{self.model_path.stem}"
         self._llm: Any = None
+        # a plain Lock, not an RLock: a streamed answer may be consumed (and so the lock
+        # released) by another thread than the one that started it, e.g. in a web server
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -368,9 +369,7 @@ class OpenAICompatGenerator:
         self.warm_up()
         from llama_index.core.llms import ChatMessage, MessageRole
 
-        return [
-            ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in plain
-        ]
+        return [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in plain]
 
     def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> str:
         msgs = self._messages(messages)
@@ -391,6 +390,7 @@ class OpenAICompatGenerator:
 @contextmanager
 def _server_errors(base_url: str, timeout: float) -> Iterator[None]:
     """Turn the openai client's transport and status errors into ModelUnavailable."""
+    import httpx
     import openai
 
     try:
@@ -405,6 +405,8 @@ def _server_errors(base_url: str, timeout: float) -> Iterator[None]:
         raise ModelUnavailable(
             f"the model server at {base_url} answered HTTP {err.status_code}: {err.message}"
         ) from err
+    except httpx.TransportError as err:  # a streamed answer broken off midway
+        raise ModelUnavailable(f"the model server at {base_url} stopped answering: {err!r}") from err
 
 
 # --------------------------------------------------------------------------- llama.cpp server process
@@ -469,23 +471,32 @@ class ServerProcess:
         self._proc = subprocess.Popen(
             self.command(), stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
         )
+        try:
+            self._wait_until_ready(httpx)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self, httpx: Any) -> None:
+        assert self._proc is not None
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             code = self._proc.poll()
             if code is not None:
-                tail = self.log_tail()
-                self.stop()
-                raise ModelUnavailable(f"llama_cpp.server exited with code {code} at start-up: {tail}")
+                raise ModelUnavailable(
+                    f"llama_cpp.server exited with code {code} at start-up: {self.log_tail()}"
+                )
             try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
-                    return self
+                # trust_env=False: a proxy configured in the environment must not see loopback calls
+                if httpx.get(f"{self.base_url}/models", timeout=2.0, trust_env=False).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
-        tail = self.log_tail()
-        self.stop()
         raise ModelUnavailable(
-            f"llama_cpp.server at {self.base_url} did not answer within {self.startup_timeout:g} s: {tail}"
+            f"llama_cpp.server at {self.base_url} did not answer within {self.startup_timeout:g} s: "
+            f"{self.log_tail()}"
         )
 
     def log_tail(self, chars: int = 600) -> str:

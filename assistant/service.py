@@ -15,7 +15,7 @@ from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
 from assistant.store import ClientStore, EdgeStore
 from assistant.types import DocumentMeta, Passage, SearchFilters
-from ingest.load import iter_files
+from ingest.load import SUPPORTED_SUFFIXES, iter_files
 from ingest.meta import load_manifest
 from ingest.pipeline import Indexer, IngestResult, ProgressFn
 from ingest.registry import Registry
@@ -113,14 +113,19 @@ class PlanAssistant:
         assert self.indexer is not None
         entries = load_manifest(manifest) if manifest else {}
         results = []
-        files = list(iter_files([Path(p) for p in paths]))
+        explicit = {Path(p).resolve() for p in paths if Path(p).is_file()}
+        files = [f for f in iter_files([Path(p) for p in paths], supported_only=False)
+                 if manifest is None or f.resolve() != Path(manifest).resolve()]
         for path in files:
-            per_file = dict(entries.get(path.name) or entries.get(path.stem) or {})
-            per_file = {"id": per_file.get("id"), "title": per_file.get("title"), "type": per_file.get("type"),
-                        "audience": per_file.get("audience"), "issuer": per_file.get("issuer"),
-                        "edition": per_file.get("edition"), "period": per_file.get("period")}
-            merged = {**per_file, **{k: v for k, v in (overrides or {}).items() if v}}
-            result = self.indexer.ingest(path, merged)
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES and path.resolve() not in explicit:
+                result = IngestResult(str(path), path.stem, "ignored",
+                                      f"unsupported file type {path.suffix or '(none)'}: not a document")
+            else:
+                per_file = dict(entries.get(path.name) or entries.get(path.stem) or {})
+                per_file = {k: per_file.get(k) for k in ("id", "title", "type", "audience", "issuer", "edition",
+                                                         "period")}
+                merged = {**per_file, **{k: v for k, v in (overrides or {}).items() if v}}
+                result = self.indexer.ingest(path, merged)
             results.append(result)
             if progress:
                 progress(result)

@@ -25,6 +25,7 @@ _BULLET = re.compile(
 )
 _TABLE_RULE = re.compile(r"^\|?[\s|:：\-－—]+\|?$")
 _NOISE = re.compile(r"^(?:<!--.*-->|[-－ー—=＝_]{3,}|[-－ー—]?\s*[0-9０-９]{1,4}\s*[-－ー—]?|\d+\s*/\s*\d+)$")
+_DECIMAL = re.compile(r"^[0-9０-９]+[.．,，][0-9０-９]")
 _WRAP_MIN = 25  # a line at least this long that does not end a sentence continues on the next
 _MAX_STATEMENT = 400
 
@@ -115,6 +116,8 @@ def units(text: str):
             continue
         header = None
         style = heading_style(line)
+        if style and style[0] == "num" and _DECIMAL.match(line):
+            style = None  # 「95.0%」 is a figure, not heading 95
         if style and not line.endswith(_ENDS_SENTENCE):
             yield from flush()
             yield Unit("heading", style[1], n, style=style[0])

@@ -60,6 +60,8 @@ def add_eval_parser(sub) -> None:
     p.add_argument("cases")
     p.add_argument("--modes", default="sparse,dense,hybrid", help="search modes to compare")
     p.add_argument("--generator", help="answers: extractive | local | openai (default: configured)")
+    p.add_argument("--against", choices=("sector_plan", "plan", "consultation", "all"), default="all",
+                   help="check: the documents drafts are checked against")
     p.add_argument("--json", action="store_true")
     p.add_argument("--verbose", "-v", action="store_true")
     p.set_defaults(func=cmd_eval)

@@ -34,7 +34,7 @@ _HEADING_STYLES: list[tuple[str, re.Pattern[str]]] = [
     ("square", re.compile(r"^[■□][\s　]*\S")),
 ]
 _FIXED_RANK = {"hen": 0, "chapter": 1, "section": 2, "item": 3}
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)")
+_MD_HEADING = re.compile(r"^(#{1,8})\s+(.*\S)")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
 
 

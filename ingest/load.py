@@ -74,9 +74,9 @@ _LONE_NUMBER = re.compile(r"^[ \u3000]*([0-9０-９]{1,3})[ \u3000]*$")
 _DATEISH = re.compile(r"^[(（]?[令平昭]和?.{0,4}年|^\d{4}[年./-]|^[\d\s.,/-]+$")
 
 
-def iter_files(paths: list[Path]) -> Iterator[Path]:
-    """Files to load: explicit files as given, directories recursively (sorted, supported
-    suffixes only, hidden files and folders skipped)."""
+def iter_files(paths: list[Path], supported_only: bool = True) -> Iterator[Path]:
+    """Files to load: explicit files as given, directories recursively (sorted, hidden files
+    and folders skipped; with `supported_only`, files of other types skipped too)."""
     for path in paths:
         path = Path(path)
         if path.is_dir():
@@ -84,7 +84,7 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
                 rel = found.relative_to(path).parts
                 if any(part.startswith(".") for part in rel):
                     continue
-                if found.is_file() and found.suffix.lower() in SUPPORTED_SUFFIXES:
+                if found.is_file() and (found.suffix.lower() in SUPPORTED_SUFFIXES or not supported_only):
                     yield found
         else:
             yield path

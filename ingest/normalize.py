@@ -7,7 +7,7 @@ leaders or page-number lines, and PDF line breaks inside sentences joined.
 
 Line conventions the chunker can rely on (after normalisation, so digits are ASCII):
 every heading or list item starts its own line, with no leading spaces:
-`第1章`, `第2節`, `1 `, `1.2 `, `(1)`, `1)`, `ア `, `①`, `◇ ■ ● ○ ・ ◆ □ ※ 【`, `#`, `| `.
+`第1章`, `第2節`, `1 `, `1.2 `, `(1)`, `1)`, `ア `, `①`, `◇ ■ ● ○ ・ ◆ □ ※ 【`, `- `, `#`, `| `.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ _COUNTER = "年月日度人件回%円歳ヶか箇時分秒万億千百十倍点�
 _HEADING = re.compile(
     r"(?:#{1,8}\s"  # markdown / HTML headings
     r"|\|\s"  # table rows
+    r"|[-*+]\s"  # markdown list items
     r"|第[0-9一二三四五六七八九十百]+[部編章節款項条]"
     rf"|\d{{1,2}}(?:\.\d{{1,2}})*(?:\s++|[.、．](?!\d))(?![{_COUNTER}])"  # 1 / 1.2 / 1.
     r"|[(][0-9a-zA-Zア-ンｱ-ﾝ一二三四五六七八九十]{1,3}[)]"  # (1) (ア) (a)
@@ -154,13 +155,15 @@ def _full_width(lines: list[str]) -> int:
 def _should_join(prev: str, nxt: str, nxt_indented: bool, full: int) -> bool:
     if len(prev) == 1 and len(nxt) == 1 and _JA_CHAR.match(prev) and _JA_CHAR.match(nxt):
         return True  # vertical-layout text comes out one character per line
-    if not prev or not nxt or nxt_indented or is_heading_line(nxt) or nxt[0] == "#":
+    if not prev or not nxt or is_heading_line(nxt) or nxt[0] == "#":
         return False
     last, first = prev[-1], nxt[0]
     if last in _FULL_STOP or _NUMBERED.match(prev) or prev.startswith("|"):
         return last in _CONTINUES  # a sentence end, a heading or a table row keeps its line
     if _HIRAGANA.match(first):
         return True  # no paragraph or heading starts with a particle: 「…」\nに関する
+    if nxt_indented and prev[0] not in _BULLETS:
+        return False  # an indented line starts a paragraph, unless it hangs under a bullet
     if last in _SENTENCE_END or (last not in _CONTINUES and _width(prev) < 0.7 * full):
         return False  # a short line ended for a reason
     return bool(_JA_CHAR.match(last) or _JA_CHAR.match(first) or japanese_ratio(prev + nxt) >= 0.3)

@@ -73,7 +73,7 @@ class Indexer:
         doc = load_file(path, max_bytes=self.max_file_bytes)
         warnings = list(doc.warnings)
         no_text = [p.number for p in doc.pages if p.status == "no_text_layer"]
-        if doc.pages and len(no_text) == len(doc.pages) and not doc.records:
+        if doc.pages and no_text and not any(p.status == "ok" for p in doc.pages) and not doc.records:
             raise UnreadableDocument("no text layer on any page (needs OCR): run OCR on the PDF and ingest it again")
         if no_text:
             warnings.append(f"pages {_ranges(no_text)}: no text layer (needs OCR)")

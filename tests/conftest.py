@@ -55,3 +55,21 @@ def require_corpus() -> Path:
     if not CORPUS.exists():
         pytest.skip(f"real documents not found at {CORPUS} (../shared/corpus): corpus tests skipped")
     return CORPUS
+
+
+TEST_VECTOR_CACHE = Path.home() / ".cache" / "plan-assistant-tests" / "vectors.sqlite"
+
+
+@pytest.fixture(scope="session")
+def corpus_svc(tmp_path_factory):
+    """The whole real corpus ingested once per test session (vectors cached between sessions)."""
+    corpus = require_corpus()
+    from assistant.config import Settings
+    from assistant.service import PlanAssistant
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus"), vector_cache=TEST_VECTOR_CACHE,
+                        generator="extractive")
+    svc = PlanAssistant(settings).start()
+    svc.corpus_results = svc.ingest([corpus])
+    yield svc
+    svc.close()

@@ -270,6 +270,7 @@ def test_malformed_messages_are_refused_before_any_model_work(tmp_path):
 def test_unreachable_server_is_model_unavailable_quickly():
     port = free_port()  # nothing listens there
     generator = OpenAICompatGenerator(f"http://127.0.0.1:{port}/v1", "local", timeout=2.0)
+    generator.warm_up()  # builds the client (imports llama-index); no traffic yet
 
     start = time.perf_counter()
     with pytest.raises(ModelUnavailable, match=f"127.0.0.1:{port}.*did not answer"):
@@ -283,6 +284,7 @@ def test_silent_server_times_out_as_model_unavailable():
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
         port = silent.getsockname()[1]
         generator = OpenAICompatGenerator(f"http://127.0.0.1:{port}/v1", "local", timeout=1.0)
+        generator.warm_up()
         start = time.perf_counter()
         with pytest.raises(ModelUnavailable, match=r"did not answer within 1 s"):
             generator.chat(repeat("公園"))

@@ -116,6 +116,7 @@ def test_pdf_line_breaks_inside_sentences_are_joined() -> None:
         "○委員",
         "・市民の実感",
         "# 見出し",
+        "- 項目",
         "| 項目 | 値 |",
     ],
 )
@@ -142,6 +143,21 @@ def test_heading_marker_space_is_kept() -> None:
     assert normalize_text("　１ 計画策定の趣旨") == "1 計画策定の趣旨"
     assert normalize_text("ア 人口減少、少子・超高齢社会への対応") == "ア 人口減少、少子・超高齢社会への対応"
     assert normalize_text("第１章 総論") == "第1章 総論"
+
+
+def test_continuations_join_even_when_indented() -> None:
+    raw = (
+        "◇ 基本計画は、基本構想に掲げる基本目標を実現するため、分野ごとの施策の方向と成果指標\n"
+        "  を体系的に示すものです。\n"
+        "●役割:計画策定に関する調査・審議、総合調整等を行う企画調整委員会の事務\n"
+        "       局を置きます。\n"
+        "  新しい段落は字下げで始まります。"
+    )
+    assert normalize_text(raw).split("\n") == [
+        "◇ 基本計画は、基本構想に掲げる基本目標を実現するため、分野ごとの施策の方向と成果指標を体系的に示すものです。",
+        "●役割:計画策定に関する調査・審議、総合調整等を行う企画調整委員会の事務局を置きます。",
+        "新しい段落は字下げで始まります。",
+    ]
 
 
 def test_short_lines_are_not_glued_together() -> None:

@@ -86,8 +86,10 @@ def test_bad_files_are_reported_and_the_rest_ingested(svc, tmp_path):
     before = len(svc.documents())
     results = {Path(r.path).name: r for r in svc.ingest([folder])}
     assert results["good.txt"].status == "added" and results["sjis.txt"].status == "added"
-    for name in ("broken.pdf", "empty.txt", "photo.png"):
+    for name in ("broken.pdf", "empty.txt"):
         assert results[name].status == "failed" and results[name].reason, name
+    assert results["photo.png"].status == "ignored" and "unsupported" in results["photo.png"].reason
+    assert svc.ingest_one(folder / "photo.png").status == "failed"  # named explicitly: an error
     assert len(svc.documents()) == before + 2
     assert any("防災訓練" in p.text for p in svc.search("防災訓練", k=3))
     for doc in ("good", "sjis"):

@@ -51,7 +51,8 @@ def build_documents(get_svc, authorize, token_state: gr.State, settings: Setting
             ingest = gr.Button("取り込む", variant="primary", elem_id="staff-ingest")
     ingest_status = gr.HTML(elem_id="staff-ingest-status")
     gr.Markdown("### 登録済みの文書")
-    table = gr.Dataframe(headers=LIST_HEADERS, interactive=False, wrap=True, elem_id="staff-doc-list")
+    table = gr.Dataframe(headers=LIST_HEADERS, interactive=False, wrap=True, elem_id="staff-doc-list",
+                         column_widths=["24%", "36%", "10%", "8%", "10%", "6%", "6%"])
     with gr.Row(equal_height=True):
         selected = gr.Dropdown([], label="対象の文書", elem_id="staff-doc-select", scale=4)
         reingest = gr.Button("再取り込み", elem_id="staff-doc-reingest", scale=1)

@@ -73,7 +73,7 @@ def document_choices(svc) -> list[tuple[str, str]]:
 
 def build_login(authorize, token_state: gr.State) -> tuple[gr.Column, list]:
     """Token box. Returns the workspace column (shown only after a correct token) and the login events."""
-    with gr.Row(equal_height=True):
+    with gr.Row():
         token_box = gr.Textbox(label="職員トークン", type="password", elem_id="staff-token", scale=4,
                                placeholder="職員トークンを入力")
         login = gr.Button("ログイン", variant="primary", elem_id="staff-login", scale=1)

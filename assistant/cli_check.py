@@ -1,0 +1,146 @@
+"""`plan-assistant check` and `plan-assistant where`: draft checks and where a measure is covered."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from assistant.errors import PlanAssistantError
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def _read_draft(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return args.text
+    if args.draft is None:
+        raise PlanAssistantError("give a DRAFT file, - for stdin, --text TEXT, or --batch FILE.jsonl")
+    if args.draft == "-":
+        return sys.stdin.read()
+    from ingest.load import load_file
+
+    doc = load_file(args.draft)
+    for warning in doc.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    pages = "\n".join(p.text for p in doc.pages)
+    records = "\n".join(r.text for r in doc.records)
+    return "\n".join(x for x in (pages, records) if x)
+
+
+def _batch(args: argparse.Namespace, svc) -> int:
+    from assistant.cli import _batch_lines
+    from assistant.consistency import check_draft, combined_verdict
+
+    keys = ("doc", "title", "section", "page", "text")
+    for case in _batch_lines(args.batch):
+        report = check_draft(svc, case.get("draft") or "", args.against, exclude_docs=args.exclude_docs, gaps=False)
+        verdict, result = combined_verdict(report)
+        evidence = [{k: v for k, v in e.to_dict().items() if k in keys} for e in result.evidence] if result else []
+        _print_json({"id": case.get("id"), "verdict": verdict, "evidence": evidence,
+                     "explanation": result.explanation if result else ""})
+    return 0
+
+
+def _print_report(report) -> None:
+    from assistant.consistency import VERDICT_JA
+
+    for r in report.statements:
+        print(f"[{r.id}] {VERDICT_JA[r.verdict]}  {r.text}")
+        if r.explanation:
+            print(f"      {r.explanation}")
+        for e in r.evidence[:1]:
+            p = e.passage
+            page = f" p.{p.page}" if p.page else ""
+            print(f"      根拠: 『{p.title}』{page} {p.section}「{e.sentence}」")
+    s = report.summary
+    print(f"整合 {s['consistent']} / 相違あり {s['conflict']} / 根拠なし {s['unsupported']} / "
+          f"判定対象外 {s['not_judged']}")
+    if report.gaps:
+        print("原案に記載が見当たらない資料の目標・指標:")
+        for g in report.gaps:
+            page = f" p.{g.passage.page}" if g.passage.page else ""
+            print(f"  ・『{g.passage.title}』{page} {g.text}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from assistant.cli import _service
+    from assistant.consistency import check_draft
+
+    draft = None if args.batch else _read_draft(args)
+    with _service(args) as svc:
+        if args.batch:
+            return _batch(args, svc)
+        with tqdm(unit="文", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty()) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            report = check_draft(svc, draft or "", args.against, progress=progress, exclude_docs=args.exclude_docs,
+                                 gaps=not args.no_gaps)
+    if args.json:
+        _print_json(report.to_dict())
+    elif args.markdown:
+        print(report.to_markdown(), end="")
+    elif args.csv:
+        print(report.to_csv(), end="")
+    else:
+        _print_report(report)
+    return 0
+
+
+def cmd_where(args: argparse.Namespace) -> int:
+    from assistant.cli import _service
+    from assistant.coverage import coverage_table_csv, where_covered
+
+    measures = list(args.measures)
+    if args.file:
+        with open(args.file, encoding="utf-8") as f:
+            measures += [line.strip() for line in f if line.strip()]
+    if not measures:
+        raise PlanAssistantError("give a MEASURE (or --file with one measure per line)")
+    with _service(args) as svc:
+        reports = [where_covered(svc, m, k=args.k) for m in measures]
+    if args.csv:
+        print(coverage_table_csv(reports), end="")
+    elif args.json:
+        _print_json(reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports])
+    else:
+        for r in reports:
+            print(r.to_text())
+    return 0
+
+
+def add_check_parsers(sub) -> None:
+    p = sub.add_parser("check", help="check a draft plan against the plan documents",
+                       description="Check every statement of a draft (file, stdin or --text) against the indexed "
+                                   "documents: consistent, conflict (values differ), unsupported or not judged.")
+    p.add_argument("draft", nargs="?", help="draft file (txt, md, pdf, html, …) or - for stdin")
+    p.add_argument("--text", help="the draft as literal text")
+    p.add_argument("--batch", help="JSONL file of {id, draft}: one verdict line per input line")
+    p.add_argument("--against", choices=("sector_plan", "plan", "consultation", "all"), default="all",
+                   help="documents to check against (default: all)")
+    p.add_argument("--exclude-doc", action="append", dest="exclude_docs", metavar="DOC_ID",
+                   help="leave out a document, e.g. the draft itself when it is indexed (repeatable)")
+    p.add_argument("--no-gaps", action="store_true", help="skip the targets-not-in-the-draft list")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--markdown", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("where", help="where a measure is covered, document by document",
+                       description="Every document and section covering a measure (施策), in plan hierarchy order, "
+                                   "with pages, the matching sentences and the target values stated there.")
+    p.add_argument("measures", nargs="*", metavar="MEASURE", help="a measure; several give a matrix with --csv")
+    p.add_argument("--file", help="text file with one measure per line")
+    p.add_argument("--k", type=int, default=40, help="passages retrieved per measure")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true", help="measure × document matrix (section and pages)")
+    p.set_defaults(func=cmd_where)
