@@ -195,7 +195,11 @@ class AnswerEngine:
     def _generate(self, ev: Evidence, history: list[dict] | None) -> Answer:
         from assistant.prompts import build_messages
 
-        messages = build_messages(ev.question, ev.passages, history, english=is_english(ev.question))
+        focus: dict[int, str] = {}
+        for _, i, sentence in ev.ranked_sentences:
+            focus.setdefault(i, sentence)
+        shown = ev.passages[:4]
+        messages = build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus)
         text = self.generator.chat(messages, max_tokens=400).strip()
         answer = verify(ev, text, self.generator.name, lambda t: proper_nouns(self.bm25, t))
         return answer if answer is not None else self.extractive(ev)

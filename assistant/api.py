@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.config import Settings
-from assistant.errors import BadRequest, PlanAssistantError, TooLarge, Unauthorized
+from assistant.errors import BadRequest, PlanAssistantError, TooLarge, Unauthorized, UnsupportedFormat
 from assistant.types import SearchFilters
 
 
@@ -104,13 +104,17 @@ def create_app(settings: Settings, service=None) -> FastAPI:
             return authorization[7:].strip()
         return None
 
-    def staff_flag(tok: Annotated[str | None, Depends(token)]) -> bool:
+    def staff_flag(tok: str | None = Depends(token)) -> bool:
         return is_staff(settings, tok)
 
-    def require_staff(tok: Annotated[str | None, Depends(token)]) -> bool:
+    def require_staff(tok: str | None = Depends(token)) -> bool:
         if not is_staff(settings, tok):
             raise Unauthorized("職員用の機能です。職員トークン（X-Staff-Token）を指定してください。")
         return True
+
+    @app.exception_handler(UnsupportedFormat)
+    async def _unsupported(_: Request, exc: UnsupportedFormat):
+        return JSONResponse(error_body(exc.code, str(exc)), status_code=415)
 
     @app.exception_handler(PlanAssistantError)
     async def _domain_error(_: Request, exc: PlanAssistantError):
@@ -167,13 +171,18 @@ def create_app(settings: Settings, service=None) -> FastAPI:
     @app.post("/documents", dependencies=[Depends(require_staff)])
     async def upload(file: UploadFile = File(...), type: str | None = Form(None),
                      audience: str | None = Form(None), title: str | None = Form(None), s=Depends(svc)):
+        from ingest.load import SUPPORTED_SUFFIXES
+
+        suffix = Path(file.filename or "").suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise UnsupportedFormat(f"{file.filename}: 対応していない形式です（{suffix or '拡張子なし'}）。"
+                                    f"対応形式: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
         path = await run_in_threadpool(save_upload, file, settings)
         result = await run_in_threadpool(s.ingest_one, path, {"type": type, "audience": audience, "title": title})
-        body = dataclasses.asdict(result)
-        status = 422 if result.status == "failed" else 200
         if result.status == "failed":
-            return JSONResponse(error_body("ingest_failed", f"{file.filename}: {result.reason}"), status)
-        return body
+            path.unlink(missing_ok=True)
+            return JSONResponse(error_body("ingest_failed", f"{file.filename}: {result.reason}"), 422)
+        return dataclasses.asdict(result)
 
     @app.delete("/documents/{doc_id}", dependencies=[Depends(require_staff)])
     def delete(doc_id: str, s=Depends(svc)):

@@ -10,19 +10,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from assistant.api import create_app
     from assistant.cli import _settings
+    from assistant.service import PlanAssistant
 
     settings = _settings(args)
-    app = create_app(settings)
-    print(f"計画書アシスタント: http://{args.host}:{args.port}/ui (chat)  http://{args.host}:{args.port}/docs (API)")
-    if settings.staff_token is None:
-        print("note: no staff token configured (PLAN_ASSISTANT_STAFF_TOKEN): staff features are disabled")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # start the service first, so a locked data directory or a bad model is one line, not a traceback
+    with PlanAssistant(settings) as svc:
+        app = create_app(settings, service=svc)
+        base = f"http://{args.host}:{args.port}"
+        print(f"計画書アシスタント: {base}/ui (chat)  {base}/docs (API)")
+        if settings.staff_token is None:
+            print("note: no staff token set (PLAN_ASSISTANT_STAFF_TOKEN): the staff workspace and staff routes are off")
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
 def add_serve_parser(sub) -> None:
-    p = sub.add_parser("serve", help="serve the API and the chat UI (/ui)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser("serve", help="serve the API and the chat UI (/ui)",
+                       description="Serve the HTTP API (/docs) and the chat UI (/ui) over the data directory. "
+                                   "Staff features need PLAN_ASSISTANT_STAFF_TOKEN.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=cmd_serve)

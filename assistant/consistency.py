@@ -25,8 +25,8 @@ import io
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from assistant.errors import BadRequest
 from assistant.evidence import content_tokens
@@ -54,6 +54,7 @@ VERDICTS = ("consistent", "conflict", "unsupported", "not_judged")
 VERDICT_JA = {"consistent": "整合", "conflict": "相違あり", "unsupported": "根拠なし", "not_judged": "判定対象外"}
 MAX_DRAFT_CHARS = 3_000_000
 MAX_GAPS = 50
+MIN_STATEMENT_CHARS = 8  # shorter and without figures: a heading or a table label, not a statement
 
 # Measured on the bundled samples' planted disagreements and eval/dev_draft_check.jsonl.
 SAME_SUBJECT = 0.6  # share of the statement's subject words a sentence (with its context) must cover
@@ -144,9 +145,9 @@ class CheckReport:
 
     def to_markdown(self) -> str:
         s = self.summary
-        lines = ["# 原案の整合性チェック結果", "",
-                 f"照合先: {self.against}　／　整合 {s['consistent']} 件・相違あり {s['conflict']} 件・"
-                 f"根拠なし {s['unsupported']} 件・判定対象外 {s['not_judged']} 件", "",
+        counts = (f"照合先: {self.against}　／　整合 {s['consistent']} 件・相違あり {s['conflict']} 件・"
+                  f"根拠なし {s['unsupported']} 件・判定対象外 {s['not_judged']} 件")
+        lines = ["# 原案の整合性チェック結果", "", counts, "",
                  "| No. | 判定 | 原案の記述 | 説明 | 根拠 |", "|---|---|---|---|---|"]
         for r in self.statements:
             cite = "<br>".join(f"{_cite(e.passage)}「{_md(e.sentence)}」" for e in r.evidence[:2])
@@ -179,6 +180,7 @@ _CLAUSE_BREAK = re.compile(r"[。、，,()（）「」『』:：/／|｜・]")
 _DEPT = re.compile(rf"[{_KANJI}{_KATA}]{{1,14}}?課(?![{_KANJI}])")
 _DEPT_GENERIC = {"担当課", "所管課", "関係課", "各課", "同課", "本課", "主管課", "課"}
 _DEPT_RESPONSIBLE = re.compile(r"^(?:が|は|を中心|において|で(?:は|実施|担)|の所管|の担当|が担当|が所管)")
+_DEPT_LABEL_BEFORE = re.compile(r"(?:担当課?|所管課?)(?:は|:|：)?$")
 _DEPT_LABEL = re.compile(r"(?:担当課?|所管課?|担当部署|所管部署)(?:は|:|：)\s*(?P<list>[^）)\n。]{2,60})")
 _BARE_ERA_GANNEN = re.compile(r"(?<!明治)(?<!大正)(?<!昭和)(?<!平成)(?<!令和)(?<![MTSHR])元年")
 _STRONG = {"period", "duration", "quantity", "percent", "points", "number", "role"}
@@ -215,6 +217,8 @@ def _extra_facts(text: str, facts: list[Fact]) -> list[Fact]:
             s, e = m.span()
             if taken.find(1, s, e) >= 0 or (value := parse_number(m["num"])) is None:
                 continue
+            if pattern is _BARE and (s == 0 or t[s - 1] in "・:：●○◇◆■□"):
+                continue  # a heading or list number (「２ 温室効果ガス…」, 「番号: 2」), not a figure
             if pattern is _MASS:
                 kind, unit, value = "quantity", "g", value * _MASS_FACTOR[m["u"]]
             else:
@@ -229,22 +233,25 @@ def _extra_facts(text: str, facts: list[Fact]) -> list[Fact]:
 
 
 def _departments(norm_text: str, responsible_only: bool) -> list[str]:
+    """Departments (…課) named in the text; with `responsible_only`, only those said to be in charge
+    (「福祉課が中心となって」, 「担当課：企画課」), not partners (「福祉課と連携し」)."""
     found: list[str] = []
     for m in _DEPT.finditer(norm_text):
         name = m.group()
         if name in _DEPT_GENERIC or name.endswith(("担当課", "所管課", "関係課")):
             continue
+        if norm_text.startswith(("と連携", "と協力", "等と"), m.end()):
+            continue
         before = norm_text[max(0, m.start() - 8):m.start()]
-        if not responsible_only or _DEPT_RESPONSIBLE.match(norm_text[m.end():]) or re.search(
-                r"(?:担当課?|所管課?)(?:は|:|：)?$", before):
-            if not norm_text.startswith(("と連携", "と協力", "等と"), m.end()):
-                found.append(name)
+        in_charge = bool(_DEPT_RESPONSIBLE.match(norm_text[m.end():]) or _DEPT_LABEL_BEFORE.search(before))
+        if in_charge or not responsible_only:
+            found.append(name)
     return list(dict.fromkeys(found))
 
 
 def values_of(text: str, responsible_only: bool = True) -> Values:
     """The comparable values of a statement or sentence."""
-    facts = _extra_facts(text, [f for f in extract_facts(text)])
+    facts = _extra_facts(text, extract_facts(text))
     norm = normalize_with_offsets(text)[0]
     return Values(facts, extract_roles(text), _departments(norm, responsible_only))
 
@@ -254,6 +261,8 @@ def values_of(text: str, responsible_only: bool = True) -> Values:
 class Comparison:
     same: list[tuple[str, str]] = field(default_factory=list)  # (draft value, evidence value)
     differ: list[tuple[str, str, str]] = field(default_factory=list)  # (label, draft value, evidence value)
+    same_keys: set = field(default_factory=set)  # which of the draft's values are confirmed
+    differ_keys: list = field(default_factory=list)  # … and contradicted, parallel to `differ`
     missing: list[str] = field(default_factory=list)
     strong_same: int = 0
     strong_differ: int = 0
@@ -268,7 +277,7 @@ class Comparison:
         if self.ordinal_differs:
             return "neutral"  # 第２期 vs 第３期: another edition, not a contradiction
         if self.strong_differ:
-            if self.weak_differ and not self.weak_same and not self.strong_same:
+            if self.weak_differ and not self.strong_same:
                 return "neutral"  # another year's figure: 令和４年度の108万人 vs 令和10年度の120万人
             return "conflict"
         if self.weak_differ:
@@ -309,13 +318,14 @@ def _foreign_subject(fact: Fact, statement_plain: str) -> bool:
     return bool(grams) and sum(g in statement_plain for g in grams) < 0.5 * len(grams)
 
 
-def _nearest_to_same_time(candidates: list[Fact], sentence: Values, draft: Values) -> Fact:
-    """Of several differing figures (現状値 and 目標値), the one beside a year the draft also states."""
-    times = [g for g in sentence.facts if g.kind in _WEAK and any(
-        _compatible(g, d) and values_equal(g, d) for d in draft.facts)]
-    if not times:
-        return candidates[0]
-    return min(candidates, key=lambda c: min(abs(c.start - t.start) for t in times))
+def _distance(a: Fact, b: Fact) -> float:
+    """How far apart two comparable values are (relative for amounts, in years for periods)."""
+    if isinstance(a.value, tuple) or isinstance(b.value, tuple):
+        va = a.value if isinstance(a.value, tuple) else (a.value,)
+        vb = b.value if isinstance(b.value, tuple) else (b.value,)
+        return float(sum(abs(x - y) if x is not None and y is not None else 100 for x, y in zip(va, vb)))
+    x, y = float(a.value), float(b.value)
+    return abs(x - y) / max(abs(x), abs(y), 1e-9)
 
 
 def _compatible(a: Fact, b: Fact) -> bool:
@@ -334,53 +344,96 @@ def _part(fact: Fact, label: str) -> str:
     return fact.surface
 
 
+def _candidates(f: Fact, sentence: Values, draft_plain: str) -> list[Fact]:
+    """The sentence's figures that measure what `f` measures."""
+    paired = {id(b) for _, b, _ in compare_facts([f], sentence.facts)}
+    out = []
+    for g in sentence.facts:
+        if not _compatible(f, g) or (f.kind == "period" and _open_ends(f) != _open_ends(g)):
+            continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
+        # facts.py pairs figures whose subjects share a word; a figure whose subject the statement
+        # names too (「設置地区数９地区」 for 「…８地区に設置」) is the same measure as well
+        if id(g) in paired or (f.kind in _STRONG and not _foreign_subject(g, draft_plain)):
+            out.append(g)
+    return out
+
+
+def _open_ends(f: Fact) -> tuple[bool, bool]:
+    value = f.value if isinstance(f.value, tuple) else (None, None)
+    return value[0] is None, value[1] is None
+
+
 def compare_values(draft: Values, sentence: Values, passage: Values | None = None, draft_plain: str = "") -> Comparison:
-    """Each value of the draft against the sentence's: the same, different, or not stated there."""
+    """Each value of the draft against the sentence's: the same, different, or not stated there.
+    Figures are matched one to one, equal pairs first: a sentence's 8,420人 that confirms the
+    draft's 8,420人 is not also the counterpart of the draft's 12,000人."""
     c = Comparison()
+    facts = [f for f in draft.facts if f.kind != "ordinal"]
     for f in draft.facts:
         if f.kind == "ordinal":
             pairs = compare_facts([f], [g for g in sentence.facts if g.kind == "ordinal"])
             c.ordinal_differs |= bool(pairs) and not any(eq for _, _, eq in pairs)
-            continue
+    candidates = {id(f): _candidates(f, sentence, draft_plain) for f in facts}
+    used: set[int] = set()
+    equal: dict[int, Fact] = {}
+    for f in facts:
+        match = next((g for g in candidates[id(f)] if id(g) not in used and values_equal(f, g)), None)
+        if match is not None:
+            equal[id(f)] = match
+            used.add(id(match))
+    # the rest are paired with the closest differing figure: an edited value stays near the original
+    options = sorted(((_distance(f, g), i, j) for i, f in enumerate(facts) if id(f) not in equal
+                      for j, g in enumerate(candidates[id(f)]) if id(g) not in used), key=lambda x: x[0])
+    differs: dict[int, Fact] = {}
+    for _, i, j in options:
+        f, g = facts[i], candidates[id(facts[i])][j]
+        if id(f) not in differs and id(g) not in used:
+            differs[id(f)] = g
+            used.add(id(g))
+    for f in facts:
         strong = f.kind in _STRONG
-        paired = {id(b) for _, b, _ in compare_facts([f], sentence.facts)}
-        # facts.py pairs figures whose subjects share a word; a figure whose subject the statement
-        # names too (「設置地区数９地区」 for 「…８地区に設置」) is the same measure as well
-        pairs = [(f, g, values_equal(f, g)) for g in sentence.facts if _compatible(f, g) and (
-            id(g) in paired or (strong and not _foreign_subject(g, draft_plain)))]
-        pairs.sort(key=lambda x: not x[2])
-        if pairs and pairs[0][2]:
-            c.same.append((f.surface, pairs[0][1].surface))
+        key = ("fact", f.start, f.kind)
+        if id(f) in equal:
+            c.same_keys.add(key)
+            c.same.append((f.surface, equal[id(f)].surface))
             c.strong_same += strong
             c.weak_same += not strong
-        elif pairs:
-            other = _nearest_to_same_time([b for _, b, _ in pairs], sentence, draft)
+            continue
+        if id(f) in differs:
+            other = differs[id(f)]
             label = _label(f, other)
             c.differ.append((label, _part(f, label), _part(other, label)))
+            c.differ_keys.append(key)
             c.strong_differ += strong
             c.weak_differ += not strong
         elif passage is not None and any(eq for _, _, eq in compare_facts([f], passage.facts)):
+            c.same_keys.add(key)
             c.same.append((f.surface, f.surface))
             c.weak_same += 1  # stated elsewhere in the passage: confirms, never decides alone
         else:
             c.missing.append(f.surface)
             c.strong_missing += strong
     for ra, rb, eq in _first_per_role(compare_roles(draft.roles, sentence.roles)):
+        key = ("role", ra.role, ra.holder)
         if eq:
+            c.same_keys.add(key)
             c.same.append((ra.holder, rb.holder))
             c.strong_same += 1
         else:
             c.differ.append((ra.role, ra.holder, rb.holder))
+            c.differ_keys.append(key)
             c.strong_differ += 1
     evidence_depts = sentence.departments
     for d in draft.departments:
         if not evidence_depts:
             c.missing.append(d)
         elif any(holders_equal(d, e) for e in evidence_depts):
+            c.same_keys.add(("dept", d))
             c.same.append((d, next(e for e in evidence_depts if holders_equal(d, e))))
             c.strong_same += 1
         else:
             c.differ.append(("担当課", d, "、".join(evidence_depts)))
+            c.differ_keys.append(("dept", d))
             c.strong_differ += 1
     return c
 
@@ -437,7 +490,7 @@ _FILLER = frozenset({"うち", "ほか", "等", "など", "末", "時点", "現�
                      "年度", "年", "月", "日", "本市", "本計画", "次", "前回", "比"})
 
 
-def subject_tokens(words: "WordWeights", text: str, values: Values) -> frozenset[str]:
+def subject_tokens(words: WordWeights, text: str, values: Values) -> frozenset[str]:
     """The statement's content words that are not part of its values (年度, 地区, 高齢者 …)."""
     value_tokens: set[str] = set()
     for surface in values.surfaces():
@@ -457,12 +510,15 @@ class _Sentence:
     values: Values
     previous: str = ""
     previous_tokens: frozenset[str] = frozenset()
+    title: str = ""  # documents call themselves 本計画: the title belongs to every sentence
+    title_tokens: frozenset[str] = frozenset()
 
 
 def _passage_sentences(p: Passage, words: WordWeights) -> list[_Sentence]:
     out = []
     labels = [(m.start(), m["list"]) for m in _DEPT_LABEL.finditer(p.text)]
     context_base = f"{p.title}\n{p.section}"
+    title, title_tokens = plain(p.title), words.tokens(p.title)
     pos = 0
     previous = ""
     for u in units(p.text):
@@ -481,7 +537,8 @@ def _passage_sentences(p: Passage, words: WordWeights) -> list[_Sentence]:
         # the subject is often named once, in the sentence before (「協議会は…組織です。令和４年度末現在で…」)
         context = f"{context_base}\n{u.header}\n{previous}"
         out.append(_Sentence(p, u.text, plain(u.text), plain(context), words.tokens(u.text),
-                             words.tokens(context), values, plain(previous), words.tokens(previous)))
+                             words.tokens(context), values, plain(previous), words.tokens(previous),
+                             title, title_tokens))
         previous = u.text
     return out
 
@@ -511,6 +568,10 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
         result.explanation = "見出しや断片のため、照合に使える語句がありません。"
         return result
     has_values = any(f.kind != "ordinal" for f in draft.facts) or bool(draft.roles or draft.departments)
+    if not has_values and len(statement_plain) < MIN_STATEMENT_CHARS:
+        result.verdict = "not_judged"
+        result.explanation = "短い語句（見出し・表の項目名など）のため、判定していません。"
+        return result
 
     scored: list[_Scored] = []
     for p in passages:
@@ -518,9 +579,10 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
         if key not in cache:
             cache[key] = _passage_sentences(p, words)
         for s in cache[key]:
-            own = cover(subject_weights, s.plain, s.tokens)
+            own = cover(subject_weights, s.title + s.plain, s.tokens | s.title_tokens)
             if own < SENTENCE_SHARE and (own < SENTENCE_MIN or cover(
-                    subject_weights, s.previous + s.plain, s.tokens | s.previous_tokens) < SENTENCE_WITH_PREVIOUS):
+                    subject_weights, s.title + s.previous + s.plain,
+                    s.tokens | s.previous_tokens | s.title_tokens) < SENTENCE_WITH_PREVIOUS):
                 continue
             with_context = cover(subject_weights, s.plain + s.context, s.tokens | s.context_tokens)
             full = cover(full_weights, s.plain, s.tokens)
@@ -532,19 +594,20 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
     same_subject = [x for x in scored if x.coverage >= SAME_SUBJECT]
 
     support = [x for x in same_subject if x.comparison.outcome == "support"]
-    conflict = [x for x in same_subject if x.comparison.outcome == "conflict"]
     if not has_values:
         support = [x for x in scored if x.full >= SAME_STATEMENT and x.comparison.outcome != "conflict"]
         support.sort(key=lambda x: -x.full)
-    best_support = support[0].coverage if support else 0.0
-    if conflict and (not support or conflict[0].coverage >= best_support + CLEAR_LEAD):
-        top = conflict[0]
+    contradicted = _contradicted(same_subject)
+    if contradicted:
         result.verdict = "conflict"
-        result.draft_values = [d for _, d, _ in top.comparison.differ]
-        result.evidence_values = [e for _, _, e in top.comparison.differ]
-        parts = [f"{label}が異なります：原案「{d}」⇔ 資料「{e}」" for label, d, e in top.comparison.differ]
-        result.explanation = "／".join(parts) + f"（{_cite(top.sentence.passage)}）"
-        result.evidence = _refs(conflict)
+        entries = [entry for _, entry, _ in contradicted]
+        result.draft_values = [d for _, d, _ in entries]
+        result.evidence_values = [e for _, _, e in entries]
+        parts = [f"{label}が異なります：原案「{d}」⇔ 資料「{e}」" for label, d, e in entries]
+        cites = dict.fromkeys(_cite(x.sentence.passage) for _, _, x in contradicted)
+        result.explanation = "／".join(dict.fromkeys(parts)) + f"（{'、'.join(cites)}）"
+        result.evidence = _refs([x for _, _, x in contradicted] + [x for x in same_subject
+                                                                   if x.comparison.outcome == "conflict"])
     elif support:
         top = support[0]
         result.verdict = "consistent"
@@ -565,6 +628,25 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
         else:
             result.explanation = "照合先の資料に、この記述を裏付ける箇所が見当たりません。"
     return result
+
+
+def _contradicted(same_subject: list[_Scored]) -> list[tuple[object, tuple[str, str, str], _Scored]]:
+    """The draft's values that a sentence on the same subject contradicts and no sentence that
+    covers the subject about as well (within CLEAR_LEAD) confirms: (value key, (label, draft
+    value, evidence value), sentence), best-covered first."""
+    confirmed: dict[object, float] = {}
+    for x in same_subject:
+        if not x.comparison.ordinal_differs:
+            for key in x.comparison.same_keys:
+                confirmed[key] = max(confirmed.get(key, 0.0), x.coverage)
+    found: dict[object, tuple[tuple[str, str, str], _Scored]] = {}
+    for x in same_subject:  # best coverage first
+        if x.comparison.outcome != "conflict":
+            continue
+        for key, entry in zip(x.comparison.differ_keys, x.comparison.differ):
+            if key not in found and x.coverage >= confirmed.get(key, 0.0) + CLEAR_LEAD:
+                found[key] = (entry, x)
+    return [(key, entry, x) for key, (entry, x) in found.items()]
 
 
 def _refs(ranked: list[_Scored], limit: int = 3) -> list[EvidenceRef]:
@@ -621,8 +703,10 @@ def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | No
         if progress:
             progress(min(start + batch_size, total), total)
     report = CheckReport(results, against=against)
-    if gaps and retrieved:
-        report.gaps = find_gaps(svc, statements, [d for d, _ in retrieved.most_common(5)], filters, words)
+    plans = {d.doc_id for d in svc.documents() if d.doc_type in ("plan", "sector_plan")}
+    sources = [d for d, _ in retrieved.most_common() if d in plans][:5]
+    if gaps and sources:
+        report.gaps = find_gaps(svc, statements, sources, filters, words)
     return report
 
 

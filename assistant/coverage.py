@@ -74,7 +74,7 @@ class CoverageReport:
         return "\n".join(lines)
 
     @staticmethod
-    def to_table_csv(measures: list["CoverageReport"]) -> str:
+    def to_table_csv(measures: list[CoverageReport]) -> str:
         return to_table_csv(measures)
 
 
@@ -149,7 +149,7 @@ def where_covered(svc, measure: str, k: int = 40) -> CoverageReport:
             if sentence not in sec.sentences and len(sec.sentences) < MAX_SENTENCES:
                 sec.sentences.append(sentence)
                 for f in values_of(sentence, responsible_only=False).facts:
-                    if f.kind != "ordinal" and f.surface not in sec.targets:
+                    if f.kind != "ordinal" and (f.kind != "number" or f.unit) and f.surface not in sec.targets:
                         sec.targets.append(f.surface)
     for doc in docs.values():
         doc.sections.sort(key=lambda s: s.first_chunk)

@@ -19,21 +19,32 @@ SYSTEM_EN = (
 )
 
 
-def format_passages(passages: list[Passage], limit: int = 700) -> str:
+def window(text: str, focus: str | None, limit: int) -> str:
+    """At most `limit` characters of `text`, centred on the sentence `focus` when given."""
+    if len(text) <= limit:
+        return text
+    at = text.find(focus) if focus else -1
+    if at < 0:
+        return text[:limit] + "…"
+    start = max(0, min(at - (limit - len(focus)) // 2, len(text) - limit))
+    return ("…" if start else "") + text[start:start + limit] + ("…" if start + limit < len(text) else "")
+
+
+def format_passages(passages: list[Passage], focus: dict[int, str] | None = None, limit: int = 350) -> str:
     blocks = []
     for i, p in enumerate(passages, 1):
         where = " / ".join(x for x in (p.title, p.section, f"p.{p.page}" if p.page else "") if x)
-        blocks.append(f"[{i}] ({where})\n{p.text[:limit]}")
+        blocks.append(f"[{i}] ({where})\n{window(p.text, (focus or {}).get(i - 1), limit)}")
     return "\n\n".join(blocks)
 
 
 def build_messages(question: str, passages: list[Passage], history: list[dict] | None,
-                   english: bool = False, max_history: int = 4) -> list[dict]:
+                   english: bool = False, max_history: int = 4, focus: dict[int, str] | None = None) -> list[dict]:
     messages = [{"role": "system", "content": SYSTEM_EN if english else SYSTEM_JA}]
     for turn in (history or [])[-max_history:]:
         if turn.get("role") in ("user", "assistant") and turn.get("content"):
             messages.append({"role": turn["role"], "content": str(turn["content"])[:1000]})
     label = "Passages" if english else "資料"
     ask = "Question" if english else "質問"
-    messages.append({"role": "user", "content": f"【{label}】\n{format_passages(passages)}\n\n【{ask}】{question}"})
+    messages.append({"role": "user", "content": f"【{label}】\n{format_passages(passages, focus)}\n\n【{ask}】{question}"})
     return messages

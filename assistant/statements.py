@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ingest.chunk import heading_style
 
@@ -26,6 +27,8 @@ _BULLET = re.compile(
 _TABLE_RULE = re.compile(r"^\|?[\s|:：\-－—]+\|?$")
 _NOISE = re.compile(r"^(?:<!--.*-->|[-－ー—=＝_]{3,}|[-－ー—]?\s*[0-9０-９]{1,4}\s*[-－ー—]?|\d+\s*/\s*\d+)$")
 _DECIMAL = re.compile(r"^[0-9０-９]+[.．,，][0-9０-９]")
+_PREDICATE_END = re.compile(r"(?:ます|ました|ません|する|した|される|されている|です|である|いる|ない|なる|図る|進める)$")
+_FIXED_STYLES = {"hen", "chapter", "section", "item"}
 _WRAP_MIN = 25  # a line at least this long that does not end a sentence continues on the next
 _MAX_STATEMENT = 400
 
@@ -53,7 +56,7 @@ def _join(a: str, b: str) -> str:
 class _Sections:
     """The section path: a heading style seen before closes everything below it."""
 
-    _FIXED = {"hen": 0, "chapter": 1, "section": 2, "item": 3}
+    _FIXED: ClassVar[dict[str, int]] = {"hen": 0, "chapter": 1, "section": 2, "item": 3}
 
     def __init__(self) -> None:
         self.entries: list[tuple[str, str]] = []
@@ -118,6 +121,8 @@ def units(text: str):
         style = heading_style(line)
         if style and style[0] == "num" and _DECIMAL.match(line):
             style = None  # 「95.0%」 is a figure, not heading 95
+        if style and style[0] not in _FIXED_STYLES and _PREDICATE_END.search(line):
+            style = None  # 「①　公共交通を確保します」 is a list item that says something, not a heading
         if style and not line.endswith(_ENDS_SENTENCE):
             yield from flush()
             yield Unit("heading", style[1], n, style=style[0])
@@ -127,8 +132,8 @@ def units(text: str):
         if not buffer:
             start, kind = n, "item" if _BULLET.match(line) else "sentence"
         buffer = _join(buffer, line)
-        if line.endswith(_ENDS_SENTENCE) or len(line) < _WRAP_MIN:
-            yield from flush()
+        if line.endswith(_ENDS_SENTENCE) or (len(line) < _WRAP_MIN and "、" not in line):
+            yield from flush()  # a short line without a comma is a label, not half a sentence
     yield from flush()
 
 

@@ -7,6 +7,7 @@ consistency check, where-covered, feedback export.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import gradio as gr
@@ -20,10 +21,11 @@ from assistant.types import SearchFilters
 from ui.chat import build_chat
 from ui.documents import build_documents, document_rows
 from ui.feedback import FeedbackStore
-from ui.style import CSS
 from ui.review import build_check, build_feedback_export, build_where
 from ui.staff import build_login, build_search, build_staff_chat, document_choices, make_authorizer
+from ui.style import CSS
 
+log = logging.getLogger(__name__)
 RESIDENT_EXAMPLES = [
     "後期基本計画の計画期間は？",
     "公共交通の利用者数の目標は？",
@@ -70,11 +72,16 @@ def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
                         build_feedback_export(authorize, token_state, feedback)
 
         def fill(token):
+            """After a login: the document table and the document pickers."""
             if authorize(token):
                 return gr.skip(), gr.skip(), gr.skip()
-            svc = get_svc()
-            choices = document_choices(svc)
-            return document_rows(svc), gr.update(choices=choices), gr.update(choices=choices)
+            try:
+                svc = get_svc()
+                choices = document_choices(svc)
+                return document_rows(svc), gr.update(choices=choices), gr.update(choices=choices)
+            except Exception:
+                log.exception("cannot list documents")
+                return gr.skip(), gr.skip(), gr.skip()
 
         for event in login_events:
             event.then(fill, [token_state], [doc_table, doc_select, search_docs])

@@ -7,7 +7,7 @@ history live in a separate state, so follow-up questions work.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import gradio as gr
 

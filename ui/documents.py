@@ -65,7 +65,7 @@ def build_documents(get_svc, authorize, token_state: gr.State, settings: Setting
         choices = document_choices(svc)
         return document_rows(svc), gr.update(choices=choices, value=None)
 
-    def do_ingest(paths, kind, aud, name, progress=gr.Progress()):
+    def do_ingest(paths, kind, aud, name, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
         svc = get_svc()
         paths = [Path(p) for p in (paths or [])]
         if not paths:
@@ -95,7 +95,7 @@ def build_documents(get_svc, authorize, token_state: gr.State, settings: Setting
         get_svc().delete(doc_id)
         return (render.status_html(f"{doc_id} を削除しました。", "ok"),) + listing()
 
-    def do_reingest(doc_id, progress=gr.Progress()):
+    def do_reingest(doc_id, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
         svc = get_svc()
         meta = next((d for d in svc.documents() if d.doc_id == doc_id), None)
         if meta is None:

@@ -11,7 +11,7 @@ import io
 import json
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 FIELDS = ("id", "time", "rating", "reason", "channel", "question", "answer", "citations")
@@ -75,4 +75,4 @@ class FeedbackStore:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 
-from ui.render import VERDICT_JA, esc, highlight, page_label, value_text
+from ui.render import DOC_TYPE_JA, VERDICT_JA, esc, highlight, page_label, value_text
 
 CHECK_COLUMNS = ["ID", "判定", "素案の記述", "章・節", "説明", "素案の数値", "根拠の数値", "根拠文書", "根拠の章・節",
                  "根拠のページ", "根拠の文"]
@@ -115,14 +114,14 @@ def where_html(report: dict) -> str:
             f"<tr><td>{esc(s.get('section') or '—')}</td><td>{esc(_pages(s.get('pages')))}</td>"
             f"<td>{'<br>'.join(esc(x) for x in s.get('sentences') or [])}</td>"
             f"<td>{esc(_values(s.get('targets')))}</td></tr>" for s in d.get("sections") or [])
-        out.append(f'<div class="pa-doc"><h4>{esc(d.get("title") or d.get("doc"))} <small>{esc(d.get("type") or "")}'
+        out.append(f'<div class="pa-doc"><h4>{esc(d.get("title") or d.get("doc"))} <small>{esc(DOC_TYPE_JA.get(d.get("type"), d.get("type") or ""))}'
                    f'・{esc(d.get("doc"))}</small></h4><table class="pa-table"><tr><th>章・節</th><th>ページ</th>'
                    f"<th>記載内容</th><th>目標値</th></tr>{rows}</table></div>")
     return "".join(out) + "</div>"
 
 
 def where_rows(report: dict) -> list[list]:
-    return [[d.get("doc"), d.get("title"), d.get("type"), s.get("section"), _pages(s.get("pages")),
+    return [[d.get("doc"), d.get("title"), DOC_TYPE_JA.get(d.get("type"), d.get("type")), s.get("section"), _pages(s.get("pages")),
              "\n".join(s.get("sentences") or []), _values(s.get("targets"))]
             for d in report.get("documents") or [] for s in d.get("sections") or []]
 

@@ -89,7 +89,7 @@ def build_check(get_svc, authorize, token_state: gr.State, settings: Settings) -
             return gr.skip(), render.status_html("ファイルから文字を読み取れませんでした。", "error")
         return text, render.status_html(f"{Path(path).name} を読み込みました（{len(text):,}文字）。", "ok")
 
-    def check(text, target, shown, progress=gr.Progress()):
+    def check(text, target, shown, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
         if not (text or "").strip():
             return render.status_html("素案の本文を貼り付けるか、ファイルを選んでください。", "error"), gr.skip(), None
         progress(0, desc="照合中")

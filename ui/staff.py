@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import inspect
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import gradio as gr
 

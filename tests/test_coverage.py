@@ -1,0 +1,99 @@
+"""Where a measure is covered, over the bundled sample documents (real index, real models)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from assistant.cli import main
+from assistant.config import Settings
+from assistant.coverage import HIERARCHY, to_table_csv, where_covered
+from assistant.errors import BadRequest
+from assistant.samples import MANIFEST, SAMPLES_DIR
+from assistant.service import PlanAssistant
+from tests.conftest import TEST_VECTOR_CACHE
+
+PLAN = "midorino_sogo_keikaku_kouki_soan"
+FUKUSHI = "midorino_chiiki_fukushi_keikaku"
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("where"), vector_cache=TEST_VECTOR_CACHE,
+                        generator="extractive")
+    with PlanAssistant(settings) as s:
+        s.ingest([SAMPLES_DIR], manifest=MANIFEST)
+        yield s
+
+
+def test_groups_by_document_in_plan_hierarchy_order_with_pages(svc):
+    report = svc.where("地域支え合い協議会の設置")
+    d = report.to_dict()
+    assert set(d) == {"measure", "documents"} and d["measure"] == "地域支え合い協議会の設置"
+    docs = [x["doc"] for x in d["documents"]]
+    assert docs[:2] == [PLAN, FUKUSHI]
+    ranks = [HIERARCHY.index(x["type"]) for x in d["documents"]]
+    assert ranks == sorted(ranks)
+    assert len(docs) == len(set(docs))  # one entry per document
+    for doc in d["documents"]:
+        assert set(doc) == {"doc", "title", "type", "sections"}
+        for section in doc["sections"]:
+            assert set(section) == {"section", "pages", "sentences", "targets"}
+            assert section["pages"] and all(isinstance(p, int) for p in section["pages"])
+            assert section["sentences"]
+    fukushi = next(x for x in d["documents"] if x["doc"] == FUKUSHI)
+    sentences = [s for sec in fukushi["sections"] for s in sec["sentences"]]
+    assert any("令和11年度までに全13小学校区での設置を目指します" in s for s in sentences)
+    targets = [t for sec in fukushi["sections"] for t in sec["targets"]]
+    assert any("令和11年度" in t for t in targets) and any("13" in t for t in targets)
+    assert any("施策1" in sec["section"] for sec in fukushi["sections"])
+
+
+def test_keeps_only_passages_that_speak_of_the_measure(svc):
+    report = where_covered(svc, "公用車の電動化", k=40)
+    assert [d.doc for d in report.documents] == ["midorino_kankyo_kihon_keikaku"]
+    [section] = report.documents[0].sections
+    assert "公用車の電動化" in section.section
+    assert "40%" in section.targets or "40％" in section.targets
+
+
+def test_a_measure_no_document_covers(svc):
+    report = where_covered(svc, "学校給食費の完全無償化")
+    assert report.documents == []
+    assert "見つかりませんでした" in report.to_text()
+
+
+def test_empty_measure_is_a_bad_request(svc):
+    with pytest.raises(BadRequest):
+        where_covered(svc, "  ")
+
+
+def test_measure_by_document_matrix(svc):
+    reports = [where_covered(svc, m) for m in ("デマンド型交通の導入", "公用車の電動化")]
+    rows = list(csv.reader(io.StringIO(to_table_csv(reports))))
+    assert rows[0][0] == "施策・事業" and len(rows) == 3
+    header = rows[0][1:]
+    assert "みどり野市地域公共交通計画" in header and "第２次みどり野市環境基本計画【改定版】" in header
+    demand = dict(zip(header, rows[1][1:]))
+    assert "施策2" in demand["みどり野市地域公共交通計画"] and "p.1" in demand["みどり野市地域公共交通計画"]
+    assert demand["第２次みどり野市環境基本計画【改定版】"] == ""
+
+
+def test_cli_where_json_and_csv(svc, capsys, monkeypatch):
+    monkeypatch.setenv("PLAN_ASSISTANT_VECTOR_CACHE", str(TEST_VECTOR_CACHE))
+    monkeypatch.setenv("PLAN_ASSISTANT_GENERATOR", "extractive")
+    svc.close()
+    try:
+        capsys.readouterr()
+        assert main(["--data-dir", str(svc.settings.data_dir), "where", "公用車の電動化", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert main(["--data-dir", str(svc.settings.data_dir), "where", "公用車の電動化", "デマンド型交通の導入",
+                     "--csv"]) == 0
+        matrix = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    finally:
+        svc.start()
+    assert report["documents"][0]["doc"] == "midorino_kankyo_kihon_keikaku"
+    assert [r[0] for r in matrix[1:]] == ["公用車の電動化", "デマンド型交通の導入"]
