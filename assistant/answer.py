@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from assistant.errors import BadRequest, ModelUnavailable
 from assistant.evidence import QueryTerms, content_tokens, coverage, proper_nouns, query_terms, sentences
@@ -65,6 +65,7 @@ class Evidence:
     terms: QueryTerms
     strength: float
     ranked_sentences: list[tuple[float, int, str]] = field(default_factory=list)  # (score, passage idx, text)
+    translated: str = ""  # the Japanese rendering of an English question, when a model made one
 
 
 class AnswerEngine:
@@ -76,10 +77,9 @@ class AnswerEngine:
     # ------------------------------------------------------------------ evidence
     def gather(self, question: str, history: list[dict] | None, filters: SearchFilters | None) -> Evidence:
         query = retrieval_query(question, history)
-        if is_english(question):
-            query = self.translate(query)
-        passages = self.search(query, k=self.k, filters=filters)
-        terms = query_terms(self.bm25, self.registry, query)
+        translated = self.translate(query) if is_english(question) else ""
+        passages = self.search(f"{translated} {query}".strip(), k=self.k, filters=filters)
+        terms = query_terms(self.bm25, self.registry, translated or query)
         wants_time, wants_number = bool(_ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))
         asked_numbers = canonical_tokens(query)
         scored: list[tuple[float, int, str]] = []
@@ -95,7 +95,7 @@ class AnswerEngine:
                 sc += 0.25 * (wants_number and bool(numbers)) + 0.25 * (wants_time and bool(_TIME.search(s)))
                 sc += 0.2 * bool(asked_numbers and asked_numbers <= numbers)
                 scored.append((sc - 0.02 * i, i, s))
-        if self.embedder is not None and scored and is_english(question) and query == question:
+        if self.embedder is not None and scored and is_english(question) and not translated:
             # no translation available: rank sentences by meaning, English against Japanese
             import numpy as np
 
@@ -106,27 +106,27 @@ class AnswerEngine:
                       for v, (_, i, s) in zip(vecs, top)]
             strength = max(strength, max((sc for sc, _, _ in scored), default=0.0))
         scored.sort(key=lambda x: -x[0])
-        return Evidence(question, passages, terms, strength, scored)
+        return Evidence(question, passages, terms, strength, scored, translated)
 
     def translate(self, question: str) -> str:
-        """English → Japanese search query with the configured LLM; the question itself without one."""
+        """English → Japanese search query with the configured LLM ("" without one)."""
         if self.generator is None:
-            return question
+            return ""
         try:
             out = self.generator.chat([
                 {"role": "system", "content": "Translate the user's question into natural Japanese. Output only the "
                                               "Japanese question."},
                 {"role": "user", "content": question}], max_tokens=120)
         except ModelUnavailable:
-            return question
+            return ""
         out = out.strip().splitlines()[0] if out.strip() else ""
-        return f"{out} {question}" if out and not is_english(out) else question
+        return out if out and not is_english(out) else ""
 
     def covered(self, ev: Evidence) -> bool:
         if not ev.passages:
             return False
-        if is_english(ev.question):
-            return ev.strength >= 0.80
+        if is_english(ev.question) and not ev.translated:
+            return ev.strength >= 0.80  # dense similarity of the best sentence: English against Japanese
         return ev.strength >= self.threshold
 
     # ------------------------------------------------------------------ answers
@@ -161,6 +161,7 @@ class AnswerEngine:
         return _abstain_answer(ev)
 
     def extractive(self, ev: Evidence, max_sentences: int = 2) -> Answer:
+        """Quote the sentences that answer the question, each with its citation."""
         chosen: list[tuple[int, str]] = []
         best = ev.ranked_sentences[0][0] if ev.ranked_sentences else 0.0
         for score, i, s in ev.ranked_sentences:
@@ -171,24 +172,20 @@ class AnswerEngine:
         if not chosen and ev.passages:
             chosen = [(0, sentences(ev.passages[0].text)[0])]
         numbers: dict[int, int] = {}
-        parts = []
+        parts: list[tuple[int, str, int]] = []
         for i, s in chosen:
             n = numbers.setdefault(i, len(numbers) + 1)
-            parts.append((i, s, n))
-        if _ASKS_WHICH_DOCUMENT.search(ev.question):
-            titles = list(dict.fromkeys(ev.passages[i].title for i, _, _ in parts))
-            lead = "、".join(f"『{t}』" for t in titles)
-            parts_text = [f"{s}[{n}]" for _, s, n in parts]
-            text = (f"Covered in {lead}: " if is_english(ev.question) else f"{lead}に記載があります。\n") + \
-                "\n".join(parts_text)
-            citations = [Citation(n, ev.passages[i]) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
-            return Answer(ev.question, text, abstained=False, citations=citations, generator="extractive")
-        if is_english(ev.question):
+            parts.append((i, _with_context(ev.passages[i], s), n))
+        citations = [Citation(n, ev.passages[i]) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
+        english = is_english(ev.question)
+        if english:
             lines = [f"According to {ev.passages[i].title}{_page_en(ev.passages[i])}: 「{s}」 [{n}]"
                      for i, s, n in parts]
         else:
             lines = [f"{s}[{n}]" for _, s, n in parts]
-        citations = [Citation(n, ev.passages[i]) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
+        if _ASKS_WHICH_DOCUMENT.search(ev.question):
+            titles = "、".join(f"『{t}』" for t in dict.fromkeys(ev.passages[i].title for i, _, _ in parts))
+            lines.insert(0, f"Covered in {titles}:" if english else f"{titles}に記載があります。")
         return Answer(ev.question, "\n".join(lines), abstained=False, citations=citations, generator="extractive")
 
     # ------------------------------------------------------------------ LLM path
@@ -236,6 +233,28 @@ def _abstain_answer(ev: Evidence) -> Answer:
         text += ("\nRelated passages are listed below." if is_english(ev.question)
                  else "\n関連しそうな箇所を下に示します。")
     return Answer(ev.question, text, abstained=True, related=ev.passages[:3], generator="none")
+
+
+_RESPONSE_FIELD = re.compile(r"^(?:市|町|村|県|国|区)?の?(?:考え方|回答|対応|見解)|^reply|^反映状況|^対応方針", re.IGNORECASE)
+_BULLET = re.compile(r"^(?:[-・●○◆◇■□※]|[①-⑳]|\(?[0-9]{1,2}[).]|[ア-ン][ .、])\s*")
+
+
+def _with_context(p: Passage, sentence: str) -> str:
+    """A quoted sentence plus what completes it: the list items it introduces, or, in a table row,
+    the response column (市の考え方, 回答 …) that answers a comment."""
+    lines = [x.strip() for x in p.text.split("\n") if x.strip()]
+    extra: list[str] = []
+    if p.is_record:
+        extra = [x for x in lines if _RESPONSE_FIELD.search(x) and x not in sentence][:2]
+    else:
+        at = next((k for k, x in enumerate(lines) if sentence in x), None)
+        if at is not None and lines[at].endswith(sentence):
+            for x in lines[at + 1:at + 5]:
+                if not _BULLET.match(x) or len(x) > 100:
+                    break
+                extra.append(x)
+    extra = [x if len(x) <= 200 else x[:200] + "…" for x in extra]
+    return "\n".join([sentence, *extra])
 
 
 def _page_en(p: Passage) -> str:

@@ -156,16 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    from eval.cli import add_eval_parser
-    from eval.bench import add_bench_parser
-
     from assistant.cli_ask import add_ask_parser
+    from assistant.cli_check import add_check_parsers
+    from assistant.cli_serve import add_serve_parser
+    from eval.bench import add_bench_parser
+    from eval.cli import add_eval_parser
 
-    add_ask_parser(sub)
-    add_eval_parser(sub)
-    add_bench_parser(sub)
-    from assistant.cli_check import add_check_parsers; add_check_parsers(sub)  # noqa: E702
-    from assistant.cli_serve import add_serve_parser; add_serve_parser(sub)  # noqa: E702
+    for add in (add_ask_parser, add_check_parsers, add_serve_parser, add_eval_parser, add_bench_parser):
+        add(sub)
     return parser
 
 

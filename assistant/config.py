@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     max_file_mb: int = 200
 
     @model_validator(mode="after")
-    def _check(self) -> "Settings":
+    def _check(self) -> Settings:
         if self.environment == "production" and not self.staff_token:
             raise ValueError("PLAN_ASSISTANT_STAFF_TOKEN must be set in production")
         if self.generator == "openai" and not (self.openai_base_url and self.openai_model):

@@ -270,6 +270,7 @@ class Comparison:
     weak_differ: int = 0
     strong_missing: int = 0
     ordinal_differs: bool = False
+    linked: int = 0  # pairs whose figures are said of the same named subject
 
     @property
     def outcome(self) -> str:
@@ -280,8 +281,12 @@ class Comparison:
             if self.weak_differ and not self.strong_same:
                 return "neutral"  # another year's figure: 令和４年度の108万人 vs 令和10年度の120万人
             return "conflict"
+        if self.weak_differ and not self.weak_same:
+            # 令和10年度に120万人 vs 令和12年度に120万人; or a statement of dates alone (运行開始の年月),
+            # which `_contradicted` accepts only from a sentence that says nearly the same thing
+            return "conflict" if self.strong_same or not self.strong_missing else "neutral"
         if self.weak_differ:
-            return "conflict" if self.strong_same and not self.weak_same else "neutral"
+            return "neutral"
         if self.strong_same or (self.weak_same and not self.strong_missing):
             return "support"
         return "neutral"
@@ -329,7 +334,15 @@ def _distance(a: Fact, b: Fact) -> float:
 
 
 def _compatible(a: Fact, b: Fact) -> bool:
+    if a.kind == b.kind == "date":  # 「令和５年11月」 and 「令和５年11月21日」 compare on what both state
+        return all(x is not None for x in (*a.value[:2], *b.value[:2]))  # type: ignore[index]
     return a.kind == b.kind and (a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"}))
+
+
+def _equal(a: Fact, b: Fact) -> bool:
+    if a.kind == b.kind == "date" and isinstance(a.value, tuple) and isinstance(b.value, tuple):
+        return all(x == y for x, y in zip(a.value, b.value) if x is not None and y is not None)
+    return values_equal(a, b)
 
 
 _RANGE = re.compile(r"から|より|[~〜～\-‐―ー–—]")
@@ -344,6 +357,11 @@ def _part(fact: Fact, label: str) -> str:
     return fact.surface
 
 
+def _linked(f: Fact, g: Fact) -> bool:
+    """Both figures are said of a named subject, and the subjects share a word (facts.py's test)."""
+    return bool(f.subject and g.subject) and bool(compare_facts([f], [g]))
+
+
 def _candidates(f: Fact, sentence: Values, draft_plain: str) -> list[Fact]:
     """The sentence's figures that measure what `f` measures."""
     paired = {id(b) for _, b, _ in compare_facts([f], sentence.facts)}
@@ -353,7 +371,7 @@ def _candidates(f: Fact, sentence: Values, draft_plain: str) -> list[Fact]:
             continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
         # facts.py pairs figures whose subjects share a word; a figure whose subject the statement
         # names too (「設置地区数９地区」 for 「…８地区に設置」) is the same measure as well
-        if id(g) in paired or (f.kind in _STRONG and not _foreign_subject(g, draft_plain)):
+        if id(g) in paired or (f.kind in _STRONG | {"date"} and not _foreign_subject(g, draft_plain)):
             out.append(g)
     return out
 
@@ -377,7 +395,7 @@ def compare_values(draft: Values, sentence: Values, passage: Values | None = Non
     used: set[int] = set()
     equal: dict[int, Fact] = {}
     for f in facts:
-        match = next((g for g in candidates[id(f)] if id(g) not in used and values_equal(f, g)), None)
+        match = next((g for g in candidates[id(f)] if id(g) not in used and _equal(f, g)), None)
         if match is not None:
             equal[id(f)] = match
             used.add(id(match))
@@ -393,6 +411,8 @@ def compare_values(draft: Values, sentence: Values, passage: Values | None = Non
     for f in facts:
         strong = f.kind in _STRONG
         key = ("fact", f.start, f.kind)
+        other = equal.get(id(f)) or differs.get(id(f))
+        c.linked += other is not None and _linked(f, other)
         if id(f) in equal:
             c.same_keys.add(key)
             c.same.append((f.surface, equal[id(f)].surface))
@@ -493,8 +513,12 @@ _FILLER = frozenset({"うち", "ほか", "等", "など", "末", "時点", "現�
 def subject_tokens(words: WordWeights, text: str, values: Values) -> frozenset[str]:
     """The statement's content words that are not part of its values (年度, 地区, 高齢者 …)."""
     value_tokens: set[str] = set()
-    for surface in values.surfaces():
+    blanked = text
+    for surface in sorted(values.surfaces(), key=len, reverse=True):
         value_tokens |= words.tokens(surface)
+        blanked = blanked.replace(surface, "　")
+    # a unit that also names the subject stays: 「脱炭素先行地域は…47地域」 keeps 地域
+    value_tokens -= words.tokens(blanked)
     return frozenset(t for t in words.tokens(text) - value_tokens - _FILLER if not re.fullmatch(r"[\d.,]+", t))
 
 
@@ -590,7 +614,7 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
                 continue
             passage_values = Values([f for x in cache[key] for f in x.values.facts], [], [])
             scored.append(_Scored(s, with_context, full, compare_values(draft, s.values, passage_values, statement_plain)))
-    scored.sort(key=lambda x: (-x.coverage, -x.full))
+    scored.sort(key=lambda x: (-x.coverage, -x.comparison.linked, -x.full))
     same_subject = [x for x in scored if x.coverage >= SAME_SUBJECT]
 
     support = [x for x in same_subject if x.comparison.outcome == "support"]
@@ -643,6 +667,9 @@ def _contradicted(same_subject: list[_Scored]) -> list[tuple[object, tuple[str, 
     for x in same_subject:  # best coverage first
         if x.comparison.outcome != "conflict":
             continue
+        weak_only = not x.comparison.strong_same and not x.comparison.strong_differ
+        if weak_only and x.coverage < SAME_STATEMENT:
+            continue
         for key, entry in zip(x.comparison.differ_keys, x.comparison.differ):
             if key not in found and x.coverage >= confirmed.get(key, 0.0) + CLEAR_LEAD:
                 found[key] = (entry, x)
@@ -650,17 +677,19 @@ def _contradicted(same_subject: list[_Scored]) -> list[tuple[object, tuple[str, 
 
 
 def _refs(ranked: list[_Scored], limit: int = 3) -> list[EvidenceRef]:
-    out: list[EvidenceRef] = []
+    """The best passages, one per document first: when several documents state the figure,
+    each of them is shown."""
+    unique: list[_Scored] = []
     seen: set[tuple[str, int]] = set()
     for x in ranked:
-        p = x.sentence.passage
-        if (p.doc_id, p.chunk_no) in seen:
-            continue
-        seen.add((p.doc_id, p.chunk_no))
-        out.append(EvidenceRef(p, x.sentence.text, round(x.coverage, 3)))
-        if len(out) >= limit:
-            break
-    return out
+        key = (x.sentence.passage.doc_id, x.sentence.passage.chunk_no)
+        if key not in seen:
+            seen.add(key)
+            unique.append(x)
+    docs: set[str] = set()
+    first = [x for x in unique if x.sentence.passage.doc_id not in docs and not docs.add(x.sentence.passage.doc_id)]
+    chosen = (first + [x for x in unique if x not in first])[:limit]
+    return [EvidenceRef(x.sentence.passage, x.sentence.text, round(x.coverage, 3)) for x in chosen]
 
 
 # ---------------------------------------------------------------------- the whole draft
@@ -675,6 +704,20 @@ def search_filters(svc, against: str, exclude_docs: list[str] | None) -> SearchF
     if not ids:
         raise BadRequest("照合先の資料がありません。資料を取り込むか、照合先の指定を見直してください。")
     return SearchFilters(doc_ids=ids)
+
+
+def retrieve(svc, statement: str, k: int, filters: SearchFilters) -> list[Passage]:
+    """Hybrid search, plus the BM25 ranking on its own: for a statement full of figures the
+    dense ranking favours number tables, and fusion can push the one passage sharing all its
+    words (ranked first by BM25) out of the top k."""
+    query = statement[:2000]
+    seen: set[tuple[str, int]] = set()
+    out: list[Passage] = []
+    for p in svc.search(query, k, filters) + svc.search(query, k, filters, mode="sparse"):
+        if (p.doc_id, p.chunk_no) not in seen:
+            seen.add((p.doc_id, p.chunk_no))
+            out.append(p)
+    return out
 
 
 def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | None = None, batch_size: int = 32,
@@ -695,7 +738,7 @@ def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | No
     total = len(statements)
     for start in range(0, total, max(1, batch_size)):
         for st in statements[start:start + batch_size]:
-            passages = svc.search(st.text[:2000], k, filters) if len(plain(st.text)) >= 2 else []
+            passages = retrieve(svc, st.text, k, filters) if len(plain(st.text)) >= 2 else []
             result = judge(st, passages, words, cache)
             results.append(result)
             if result.verdict in ("consistent", "conflict"):

@@ -18,7 +18,7 @@ _GENERIC = {
     "what", "which", "how", "when", "who", "where", "why", "the", "a", "an", "of", "in", "to", "is", "are", "was",
     "were", "be", "and", "or", "for", "on", "at", "by", "with", "according", "does", "do", "did", "much", "many",
     # normalised forms of question words and light nouns
-    "幾ら", "幾つ", "何処", "如何", "何時", "何れ", "為", "事", "物", "様", "所", "等", "的", "さん", "くらい", "位",
+    "幾ら", "幾つ", "何処", "如何", "何時", "何れ", "為", "事", "物", "様", "所", "等", "的", "さん", "位",
     "中", "上", "内", "際", "時", "頃", "方々", "皆様", "以上", "以下", "場所", "内容", "関係", "一", "全体",
 }
 _CONTENT_POS = {"名詞", "形状詞", "接尾辞"}
@@ -46,6 +46,8 @@ def content_tokens(bm25, text: str) -> list[str]:
             if pos[0] not in _CONTENT_POS:
                 continue
             form = m.normalized_form().lower()
+            if m.surface().lower() in _GENERIC:
+                continue
             if form.strip() and form not in _GENERIC and not re.fullmatch(r"[\W_]+", form):
                 out.append(form)
     return list(dict.fromkeys(out))

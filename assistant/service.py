@@ -5,8 +5,8 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder, make_embedder
@@ -39,7 +39,7 @@ class PlanAssistant:
         self.generator = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "PlanAssistant":
+    def start(self) -> PlanAssistant:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         if not s.qdrant_url:
@@ -84,7 +84,7 @@ class PlanAssistant:
             self._lock_file.close()
             self._lock_file = None
 
-    def __enter__(self) -> "PlanAssistant":
+    def __enter__(self) -> PlanAssistant:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 DocType = Literal["plan", "sector_plan", "consultation", "other"]
 Audience = Literal["public", "staff"]
@@ -93,6 +94,7 @@ class Passage:
     doc_type: str = "other"
     audience: str = "public"
     chunk_no: int = 0
+    is_record: bool = False  # a table row (public-comment table …)
 
     @property
     def page(self) -> int | None:

@@ -64,7 +64,7 @@ def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
                     for c in cases:
                         t0 = time.perf_counter()
                         t_first = None
-                        for event in engine.stream(c["question"]):
+                        for _event in engine.stream(c["question"]):
                             if t_first is None:
                                 t_first = time.perf_counter() - t0
                         full.append(time.perf_counter() - t0)

@@ -6,9 +6,9 @@ import dataclasses
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from assistant.errors import PlanAssistantError, UnreadableDocument
 from assistant.store import IndexPoint, Store, point_id

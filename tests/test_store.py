@@ -93,4 +93,4 @@ def test_second_process_cannot_open_the_embedded_store(tmp_path):
     assert out.returncode == 3, out.stdout + out.stderr
     assert "another plan-assistant process" in out.stdout
     with pytest.raises(StoreUnavailable):
-        EdgeStore(tmp_path / "x", DIM).shard
+        _ = EdgeStore(tmp_path / "x", DIM).shard
