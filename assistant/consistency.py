@@ -54,6 +54,7 @@ VERDICTS = ("consistent", "conflict", "unsupported", "not_judged")
 VERDICT_JA = {"consistent": "整合", "conflict": "相違あり", "unsupported": "根拠なし", "not_judged": "判定対象外"}
 MAX_DRAFT_CHARS = 3_000_000
 MAX_GAPS = 50
+GAP_DOCS = 5
 MIN_STATEMENT_CHARS = 8  # shorter and without figures: a heading or a table label, not a statement
 
 # Measured on the bundled samples' planted disagreements and eval/dev_draft_check.jsonl.
@@ -63,6 +64,7 @@ SENTENCE_SHARE = 0.35  # … of which the sentence itself must cover at least th
 SENTENCE_WITH_PREVIOUS = 0.6  # … or, with the sentence before it, this much (its subject named there)
 SENTENCE_MIN = 0.1
 CLEAR_LEAD = 0.1  # a conflict must cover the subject this much better than the best confirmation
+DECISIVE = 0.8  # a verdict from BM25 passages whose evidence covers this much needs no dense search
 GAP_COVERED = 0.6  # a document's target counts as mentioned when a statement covers this much of it
 
 ProgressFn = Callable[[int, int], None]
@@ -282,7 +284,7 @@ class Comparison:
                 return "neutral"  # another year's figure: 令和４年度の108万人 vs 令和10年度の120万人
             return "conflict"
         if self.weak_differ and not self.weak_same:
-            # 令和10年度に120万人 vs 令和12年度に120万人; or a statement of dates alone (运行開始の年月),
+            # 令和10年度に120万人 vs 令和12年度に120万人; or a statement of dates alone (運行開始の年月),
             # which `_contradicted` accepts only from a sentence that says nearly the same thing
             return "conflict" if self.strong_same or not self.strong_missing else "neutral"
         if self.weak_differ:
@@ -577,7 +579,7 @@ class _Scored:
 
 
 def judge(statement: Statement, passages: list[Passage], words: WordWeights, cache: dict) -> StatementResult:
-    """The verdict on one statement, given the passages retrieved for it."""
+    """The verdict on one statement, given the passages relied_on for it."""
     result = StatementResult(statement.id, statement.text, statement.section, "unsupported", "", line=statement.line)
     draft = values_of(statement.text)
     statement_plain = plain(statement.text)
@@ -706,18 +708,20 @@ def search_filters(svc, against: str, exclude_docs: list[str] | None) -> SearchF
     return SearchFilters(doc_ids=ids)
 
 
-def retrieve(svc, statement: str, k: int, filters: SearchFilters) -> list[Passage]:
-    """Hybrid search, plus the BM25 ranking on its own: for a statement full of figures the
-    dense ranking favours number tables, and fusion can push the one passage sharing all its
-    words (ranked first by BM25) out of the top k."""
-    query = statement[:2000]
-    seen: set[tuple[str, int]] = set()
-    out: list[Passage] = []
-    for p in svc.search(query, k, filters) + svc.search(query, k, filters, mode="sparse"):
-        if (p.doc_id, p.chunk_no) not in seen:
-            seen.add((p.doc_id, p.chunk_no))
-            out.append(p)
-    return out
+def _judge_retrieved(svc, st: Statement, k: int, filters: SearchFilters, words: WordWeights,
+                     cache: dict) -> StatementResult:
+    """BM25 first (cheap, and best for statements full of figures, whose dense ranking favours
+    number tables); the hybrid search too unless BM25 already gives a clear verdict."""
+    if len(plain(st.text)) < 2:
+        return judge(st, [], words, cache)
+    query = st.text[:2000]
+    passages = svc.search(query, k, filters, mode="sparse")
+    result = judge(st, passages, words, cache)
+    if result.verdict in ("consistent", "conflict") and result.evidence[0].coverage >= DECISIVE:
+        return result
+    seen = {(p.doc_id, p.chunk_no) for p in passages}
+    passages += [p for p in svc.search(query, k, filters) if (p.doc_id, p.chunk_no) not in seen]
+    return judge(st, passages, words, cache)
 
 
 def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | None = None, batch_size: int = 32,
@@ -734,20 +738,21 @@ def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | No
     words = WordWeights(svc)
     cache: dict = {}
     results: list[StatementResult] = []
-    retrieved: Counter[str] = Counter()
+    relied_on: Counter[str] = Counter()
     total = len(statements)
     for start in range(0, total, max(1, batch_size)):
         for st in statements[start:start + batch_size]:
-            passages = retrieve(svc, st.text, k, filters) if len(plain(st.text)) >= 2 else []
-            result = judge(st, passages, words, cache)
+            result = _judge_retrieved(svc, st, k, filters, words, cache)
             results.append(result)
             if result.verdict in ("consistent", "conflict"):
-                retrieved.update({e.passage.doc_id for e in result.evidence})
+                relied_on[result.evidence[0].passage.doc_id] += 1
         if progress:
             progress(min(start + batch_size, total), total)
     report = CheckReport(results, against=against)
+    # the plans the draft mainly relies on: cited by several statements, not once in passing
     plans = {d.doc_id for d in svc.documents() if d.doc_type in ("plan", "sector_plan")}
-    sources = [d for d, _ in retrieved.most_common() if d in plans][:5]
+    top = max(relied_on.values(), default=0)
+    sources = [d for d, n in relied_on.most_common() if d in plans and n >= max(2, top // 5)][:GAP_DOCS]
     if gaps and sources:
         report.gaps = find_gaps(svc, statements, sources, filters, words)
     return report

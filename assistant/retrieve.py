@@ -1,4 +1,11 @@
-"""Hybrid retrieval: dense and BM25 prefetch fused by weighted RRF inside Qdrant."""
+"""Hybrid retrieval: dense and BM25 candidates from Qdrant, fused by weighted, normalised scores.
+
+Measured on the development questions over the real corpus (17 answerable, 3,420 chunks):
+BM25 alone hit@1 .71 / hit@5 .94 / MRR .81; dense alone .35 / .59 / .44. Qdrant's RRF, even
+with the dense list weighted down to 0.01, reorders BM25's top ranks and lost (hit@1 .53,
+hit@5 .88) because rank gaps near the top are tiny; min-max normalised scores summed with the
+dense list at weight 0.25 gave hit@1 .88 / hit@5 .94 / MRR .90. RRF stays available (`rrf`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from typing import Literal
 from assistant.store import Hit, Store
 from assistant.types import Passage, SearchFilters
 
-Mode = Literal["hybrid", "dense", "sparse"]
+Mode = Literal["hybrid", "dense", "sparse", "rrf"]
 
 
 def to_passage(hit: Hit) -> Passage:
@@ -19,9 +26,30 @@ def to_passage(hit: Hit) -> Passage:
                    chunk_no=int(p.get("chunk_no", 0)), is_record=bool(p.get("is_record")))
 
 
+def _key(hit: Hit) -> tuple[str, int]:
+    return hit.payload.get("doc_id", ""), int(hit.payload.get("chunk_no", 0))
+
+
+def fuse(dense: list[Hit], sparse: list[Hit], dense_weight: float, sparse_weight: float = 1.0) -> list[Hit]:
+    """Weighted sum of min-max normalised scores; a candidate missing from one list scores 0 there."""
+    total: dict[tuple[str, int], float] = {}
+    by_key: dict[tuple[str, int], Hit] = {}
+    for hits, weight in ((sparse, sparse_weight), (dense, dense_weight)):
+        if not hits:
+            continue
+        scores = [h.score for h in hits]
+        low, span = min(scores), (max(scores) - min(scores)) or 1.0
+        for h in hits:
+            k = _key(h)
+            by_key.setdefault(k, h)
+            total[k] = total.get(k, 0.0) + weight * (h.score - low) / span
+    ranked = sorted(total, key=lambda k: -total[k])
+    return [Hit(by_key[k].payload, total[k]) for k in ranked]
+
+
 class Retriever:
-    def __init__(self, store: Store, embedder, sparse, live_versions, weights: tuple[float, float] = (0.5, 1.0),
-                 prefetch: int = 50) -> None:
+    def __init__(self, store: Store, embedder, sparse, live_versions, weights: tuple[float, float] = (0.25, 1.0),
+                 prefetch: int = 100) -> None:
         self.store, self.embedder, self.sparse = store, embedder, sparse
         self.live_versions = live_versions  # callable → {doc_id: version}
         self.weights, self.prefetch = weights, prefetch
@@ -31,8 +59,14 @@ class Retriever:
         query = unicodedata.normalize("NFKC", query).strip()
         if not query:
             return []
-        dense = self.embedder.embed_query(query) if mode in ("hybrid", "dense") else None
-        sparse = self.sparse.encode_query(query) if mode in ("hybrid", "sparse") else None
-        hits = self.store.query(dense, sparse, k, filters or SearchFilters(), self.live_versions(),
-                                weights=self.weights, prefetch=self.prefetch)
+        filters = filters or SearchFilters()
+        live = self.live_versions()
+        dense = self.embedder.embed_query(query) if mode != "sparse" else None
+        sparse = self.sparse.encode_query(query) if mode != "dense" else None
+        if mode == "hybrid":
+            n = max(self.prefetch, k)
+            hits = fuse(self.store.query(dense, None, n, filters, live),
+                        self.store.query(None, sparse, n, filters, live), *self.weights)[:k]
+        else:  # dense, sparse, or Qdrant's own weighted RRF over both
+            hits = self.store.query(dense, sparse, k, filters, live, weights=self.weights, prefetch=self.prefetch)
         return [to_passage(h) for h in hits]

@@ -58,7 +58,7 @@ def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, check)")
     p.add_argument("what", choices=("search", "answers", "check"))
     p.add_argument("cases")
-    p.add_argument("--modes", default="sparse,dense,hybrid", help="search modes to compare")
+    p.add_argument("--modes", default="sparse,dense,rrf,hybrid", help="search modes to compare")
     p.add_argument("--generator", help="answers: extractive | local | openai (default: configured)")
     p.add_argument("--against", choices=("sector_plan", "plan", "consultation", "all"), default="all",
                    help="check: the documents drafts are checked against")
