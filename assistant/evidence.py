@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # question words and generic nouns that say nothing about the subject
 _GENERIC = {
@@ -22,6 +22,9 @@ _GENERIC = {
     "中", "上", "内", "際", "時", "頃", "方々", "皆様", "以上", "以下", "場所", "内容", "関係", "一", "全体",
 }
 _CONTENT_POS = {"名詞", "形状詞", "接尾辞"}
+# words that say where or in what form something is written rather than what: they count a quarter
+_META = {"パブリックコメント", "パブコメ", "意見", "回答", "考え方", "国", "市", "県", "町", "村", "計画", "資料", "記載",
+         "文書", "表現", "質問", "説明", "内容", "書く", "plan", "document"}
 _SENT_SPLIT = re.compile(r"(?<=[。！？!?])|\n")
 
 
@@ -53,20 +56,29 @@ def content_tokens(bm25, text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@dataclass
+class QueryTermsWithNames(QueryTerms):
+    names: list[str] = field(default_factory=list)  # proper nouns the question is about
+
+
 def query_terms(bm25, registry, question: str) -> QueryTerms:
     tokens = content_tokens(bm25, question)
     ids = {t: bm25._index(t) for t in tokens}
     idf = registry.idf(list(ids.values())) if ids else {}
-    return QueryTerms(tokens, {t: idf.get(i, 1.0) for t, i in ids.items()})
+    weights = {t: idf.get(i, 1.0) * (0.25 if t in _META else 1.0) for t, i in ids.items()}
+    return QueryTermsWithNames(tokens, weights, names=place_names(bm25, question))
 
 
 def coverage(terms: QueryTerms, text: str, text_tokens: set[str] | None = None) -> float:
-    """IDF-weighted share of the question's content words found in `text`."""
+    """IDF-weighted share of the question's content words found in `text`. A text that lacks a
+    proper noun the question names (another city, another council) counts half."""
     if not terms.tokens:
         return 0.0
     norm = unicodedata.normalize("NFKC", text).lower()
     got = sum(w for t, w in terms.weights.items() if t in norm or (text_tokens is not None and t in text_tokens))
-    return got / terms.total
+    names = getattr(terms, "names", [])
+    missing_name = any(unicodedata.normalize("NFKC", n).lower() not in norm for n in names)
+    return got / terms.total * (0.5 if missing_name else 1.0)
 
 
 def sentences(text: str) -> list[str]:
@@ -79,3 +91,11 @@ def proper_nouns(bm25, text: str) -> list[str]:
     with bm25._lock:
         return [m.surface() for m in bm25._tok.tokenize(unicodedata.normalize("NFKC", text)[:4000], bm25._mode)
                 if m.part_of_speech()[1] == "固有名詞"]
+
+
+def place_names(bm25, text: str) -> list[str]:
+    """Place names (固有名詞・地名) in `text`: a passage about another place does not answer."""
+    bm25.warm_up()
+    with bm25._lock:
+        return [m.surface() for m in bm25._tok.tokenize(unicodedata.normalize("NFKC", text)[:4000], bm25._mode)
+                if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[2] == "地名"]

@@ -68,12 +68,12 @@ class PlanAssistant:
         """The answer engine; its generator (possibly a 1 GB local model) loads on first use only."""
         with self._engine_lock:
             if self._engine is None:
-                from assistant.answer import AnswerEngine
+                from assistant.answer import ABSTAIN_THRESHOLD, AnswerEngine
 
                 self.generator = make_generator(self.settings)
                 threshold = self.settings.abstain_threshold
                 self._engine = AnswerEngine(self.search, self.sparse, self.registry, self.embedder, self.generator,
-                                            threshold=threshold if threshold is not None else 0.6)
+                                            threshold=threshold if threshold is not None else ABSTAIN_THRESHOLD)
             return self._engine
 
     def close(self) -> None:
