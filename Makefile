@@ -24,10 +24,12 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 # main job: install, index the bundled sample documents, serve the API and the chat UI
+# (development only: a staff token for the demo unless one is configured)
+STAFF_TOKEN ?= $(or $(PLAN_ASSISTANT_STAFF_TOKEN),dev-staff-token)
 run: setup
 	$(BIN)/plan-assistant --data-dir $(DATA) ingest assistant/samples/docs --manifest assistant/samples/docs/manifest.json
-	@echo "open http://127.0.0.1:$(PORT)/ui (chat)  and  http://127.0.0.1:$(PORT)/docs (API)"
-	$(BIN)/plan-assistant --data-dir $(DATA) serve --host 127.0.0.1 --port $(PORT)
+	@echo "open http://127.0.0.1:$(PORT)/ui (chat; staff workspace token: $(STAFF_TOKEN))  and  http://127.0.0.1:$(PORT)/docs (API)"
+	PLAN_ASSISTANT_STAFF_TOKEN=$(STAFF_TOKEN) $(BIN)/plan-assistant --data-dir $(DATA) serve --host 127.0.0.1 --port $(PORT)
 
 test: setup-test
 	$(BIN)/python -m pytest -q

@@ -203,9 +203,9 @@ class AnswerEngine:
         focus: dict[int, str] = {}
         for _, i, sentence in ev.ranked_sentences:
             focus.setdefault(i, sentence)
-        shown = ev.passages[:4]
+        shown = ev.passages[:3]
         messages = build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus)
-        text = self.generator.chat(messages, max_tokens=400).strip()
+        text = self.generator.chat(messages, max_tokens=200).strip()
         answer = verify(ev, text, self.generator.name, lambda t: proper_nouns(self.bm25, t))
         return answer if answer is not None else self.extractive(ev)
 
@@ -277,7 +277,20 @@ def _page_en(p: Passage) -> str:
 
 
 def _supported(sentence: str, passage_text: str) -> bool:
-    return canonical_tokens(sentence) <= canonical_tokens(passage_text)
+    """Every number of the sentence is in the passage, and the passage contradicts none of its
+    facts or roles (「幹事長は副市長」 against 「企画課長を幹事長」, 「4つの政策分野」 against 「7つ」)."""
+    from assistant.facts import compare_facts, compare_roles, extract_facts, extract_roles
+
+    if not canonical_tokens(sentence) <= canonical_tokens(passage_text):
+        return False
+    for pairs in (compare_facts(extract_facts(sentence), extract_facts(passage_text)),
+                  compare_roles(extract_roles(sentence), extract_roles(passage_text))):
+        by_claim: dict[int, list[bool]] = {}
+        for claim, _, equal in pairs:
+            by_claim.setdefault(id(claim), []).append(equal)
+        if any(not any(results) for results in by_claim.values()):
+            return False
+    return True
 
 
 def verify(ev: Evidence, text: str, generator: str, proper_nouns: Callable[[str], list[str]]) -> Answer | None:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from assistant.errors import PlanAssistantError
+from assistant.errors import BadRequest, PlanAssistantError
 
 
 def _print_json(obj) -> None:
@@ -36,7 +36,12 @@ def _batch(args: argparse.Namespace, svc) -> int:
 
     keys = ("doc", "title", "section", "page", "text")
     for case in _batch_lines(args.batch):
-        report = check_draft(svc, case.get("draft") or "", args.against, exclude_docs=args.exclude_docs, gaps=False)
+        try:
+            report = check_draft(svc, case.get("draft") or "", args.against, exclude_docs=args.exclude_docs,
+                                 gaps=False)
+        except BadRequest as exc:  # one unusable line (an empty draft) does not stop the batch
+            _print_json({"id": case.get("id"), "verdict": "not_judged", "evidence": [], "explanation": str(exc)})
+            continue
         verdict, result = combined_verdict(report)
         evidence = [{k: v for k, v in e.to_dict().items() if k in keys} for e in result.evidence] if result else []
         _print_json({"id": case.get("id"), "verdict": verdict, "evidence": evidence,

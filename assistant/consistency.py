@@ -185,6 +185,7 @@ _DEPT_RESPONSIBLE = re.compile(r"^(?:が|は|を中心|において|で(?:は|�
 _DEPT_LABEL_BEFORE = re.compile(r"(?:担当課?|所管課?)(?:は|:|：)?$")
 _DEPT_LABEL = re.compile(r"(?:担当課?|所管課?|担当部署|所管部署)(?:は|:|：)\s*(?P<list>[^）)\n。]{2,60})")
 _BARE_ERA_GANNEN = re.compile(r"(?<!明治)(?<!大正)(?<!昭和)(?<!平成)(?<!令和)(?<![MTSHR])元年")
+_PER_YEAR = re.compile(r"(?:毎年度?|年間|年平均|1年当たり|1年あたり)\s*(?:約|で|に)?\s*$")
 _STRONG = {"period", "duration", "quantity", "percent", "points", "number", "role"}
 _WEAK = {"year", "date"}
 
@@ -194,6 +195,11 @@ class Values:
     facts: list[Fact]
     roles: list[Role]
     departments: list[str]  # departments named as responsible (担当・所管・中心)
+    text: str = ""
+
+    def per_year(self, f: Fact) -> bool:
+        """「毎年度600人」「年間600件」: a yearly rate, not a total."""
+        return bool(_PER_YEAR.search(self.text[max(0, f.start - 6):f.start]))
 
     def surfaces(self) -> list[str]:
         return [f.surface for f in self.facts] + [r.holder for r in self.roles] + self.departments
@@ -255,7 +261,7 @@ def values_of(text: str, responsible_only: bool = True) -> Values:
     """The comparable values of a statement or sentence."""
     facts = _extra_facts(text, extract_facts(text))
     norm = normalize_with_offsets(text)[0]
-    return Values(facts, extract_roles(text), _departments(norm, responsible_only))
+    return Values(facts, extract_roles(text), _departments(norm, responsible_only), text)
 
 
 # ---------------------------------------------------------------------- comparison
@@ -364,13 +370,15 @@ def _linked(f: Fact, g: Fact) -> bool:
     return bool(f.subject and g.subject) and bool(compare_facts([f], [g]))
 
 
-def _candidates(f: Fact, sentence: Values, draft_plain: str) -> list[Fact]:
+def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> list[Fact]:
     """The sentence's figures that measure what `f` measures."""
     paired = {id(b) for _, b, _ in compare_facts([f], sentence.facts)}
     out = []
     for g in sentence.facts:
         if not _compatible(f, g) or (f.kind == "period" and _open_ends(f) != _open_ends(g)):
             continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
+        if draft.per_year(f) != sentence.per_year(g):
+            continue  # 毎年度600人 is a rate, 12,000人 a total
         # facts.py pairs figures whose subjects share a word; a figure whose subject the statement
         # names too (「設置地区数９地区」 for 「…８地区に設置」) is the same measure as well
         if id(g) in paired or (f.kind in _STRONG | {"date"} and not _foreign_subject(g, draft_plain)):
@@ -393,7 +401,7 @@ def compare_values(draft: Values, sentence: Values, passage: Values | None = Non
         if f.kind == "ordinal":
             pairs = compare_facts([f], [g for g in sentence.facts if g.kind == "ordinal"])
             c.ordinal_differs |= bool(pairs) and not any(eq for _, _, eq in pairs)
-    candidates = {id(f): _candidates(f, sentence, draft_plain) for f in facts}
+    candidates = {id(f): _candidates(f, draft, sentence, draft_plain) for f in facts}
     used: set[int] = set()
     equal: dict[int, Fact] = {}
     for f in facts:
@@ -521,7 +529,9 @@ def subject_tokens(words: WordWeights, text: str, values: Values) -> frozenset[s
         blanked = blanked.replace(surface, "　")
     # a unit that also names the subject stays: 「脱炭素先行地域は…47地域」 keeps 地域
     value_tokens -= words.tokens(blanked)
-    return frozenset(t for t in words.tokens(text) - value_tokens - _FILLER if not re.fullmatch(r"[\d.,]+", t))
+    # one-character pieces (舎 of 本庁舎, 率 of 高齢化率) are fragments of a longer word or generic
+    return frozenset(t for t in words.tokens(text) - value_tokens - _FILLER
+                     if len(t) > 1 and not re.fullmatch(r"[\d.,]+", t))
 
 
 # ---------------------------------------------------------------------- sentences of passages

@@ -51,6 +51,8 @@ def content_tokens(bm25, text: str) -> list[str]:
             form = m.normalized_form().lower()
             if m.surface().lower() in _GENERIC:
                 continue
+            if form.startswith(("何", "幾")) and len(form) <= 6:
+                continue  # 何度, 何名, 何パーセント: the question's unknown, not its subject
             if form.strip() and form not in _GENERIC and not re.fullmatch(r"[\W_]+", form):
                 out.append(form)
     return list(dict.fromkeys(out))
@@ -71,14 +73,17 @@ def query_terms(bm25, registry, question: str) -> QueryTerms:
 
 def coverage(terms: QueryTerms, text: str, text_tokens: set[str] | None = None) -> float:
     """IDF-weighted share of the question's content words found in `text`. A text that lacks a
-    proper noun the question names (another city, another council) counts half."""
+    place the question names (another city) counts half; one that lacks the question's most
+    specific word (highest IDF: 趣味 in 「市長の趣味」) counts 0.6."""
     if not terms.tokens:
         return 0.0
     norm = unicodedata.normalize("NFKC", text).lower()
     got = sum(w for t, w in terms.weights.items() if t in norm or (text_tokens is not None and t in text_tokens))
     names = getattr(terms, "names", [])
     missing_name = any(unicodedata.normalize("NFKC", n).lower() not in norm for n in names)
-    return got / terms.total * (0.5 if missing_name else 1.0)
+    top = max(terms.weights, key=lambda t: terms.weights[t])
+    missing_top = not (top in norm or (text_tokens is not None and top in text_tokens))
+    return got / terms.total * (0.5 if missing_name else 1.0) * (0.6 if missing_top else 1.0)
 
 
 def sentences(text: str) -> list[str]:

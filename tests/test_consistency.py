@@ -211,18 +211,20 @@ def test_split_statements_keeps_sections_items_and_wrapped_lines():
 
 def test_cli_batch_jsonl(svc, tmp_path, capsys, monkeypatch):
     cases = tmp_path / "cases.jsonl"
-    cases.write_text("\n".join(json.dumps({"id": c["id"], "draft": c["draft"]}, ensure_ascii=False)
-                               for c in CASES[:4] + CASES[-1:]) + "\n", encoding="utf-8")
+    lines = [{"id": c["id"], "draft": c["draft"]} for c in CASES[:4] + CASES[-1:]] + [{"id": "empty", "draft": ""}]
+    cases.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
     code, out, _ = _run_cli(svc, ["check", "--batch", str(cases), "--json", "--exclude-doc", PLAN],
                             capsys, monkeypatch)
     assert code == 0
     lines = [json.loads(x) for x in out.splitlines()]
-    assert [x["id"] for x in lines] == ["p01", "p02", "p03", "p04", "p10"]
-    assert [x["verdict"] for x in lines] == ["conflict", "conflict", "consistent", "conflict", "unsupported"]
+    assert [x["id"] for x in lines] == ["p01", "p02", "p03", "p04", "p10", "empty"]
+    assert [x["verdict"] for x in lines] == ["conflict", "conflict", "consistent", "conflict", "unsupported",
+                                             "not_judged"]
+    assert "空" in lines[-1]["explanation"]
     for x in lines:
         assert set(x) == {"id", "verdict", "evidence", "explanation"}
         assert all(set(e) == {"doc", "title", "section", "page", "text"} for e in x["evidence"])
-    assert lines[-1]["evidence"] == []
+    assert lines[-2]["evidence"] == [] and lines[-1]["evidence"] == []
 
 
 def test_cli_check_text_and_file(svc, tmp_path, capsys, monkeypatch):
@@ -243,7 +245,6 @@ def test_cli_check_text_and_file(svc, tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.corpus
-@pytest.mark.slow
 def test_dev_draft_check_targets(corpus_svc):
     from eval.check_eval import evaluate_check
 
