@@ -57,8 +57,14 @@ def retrieval_query(question: str, history: list[dict] | None) -> str:
     if not history:
         return question
     previous = [h["content"] for h in history if h.get("role") == "user" and h.get("content")]
-    if previous and (_FOLLOW_UP.search(question) or len(question) <= 12):
-        return f"{previous[-1]} {question}"
+    if previous and (_FOLLOW_UP.search(question) or len(question) <= 24):
+        from assistant.facts import extract_facts
+
+        # values the follow-up asserts are checked against the evidence, not searched for
+        rest = question
+        for fact in sorted(extract_facts(question), key=lambda f: -f.start):
+            rest = rest[:fact.start] + rest[fact.end:]
+        return f"{previous[-1]} {rest}"
     return question
 
 
@@ -222,7 +228,7 @@ def premise_conflict(question: str, ev: Evidence) -> Answer | None:
         return None
     for _, i, sentence in ev.ranked_sentences[:3]:
         pairs = compare_facts(asked, extract_facts(sentence))
-        if pairs and not any(equal for _, _, equal in pairs):
+        if pairs and not any(equal or _open_period_agrees(a, b) for a, b, equal in pairs):
             wrong, right, _ = pairs[0]
             p = ev.passages[i]
             if is_english(question):
@@ -233,6 +239,13 @@ def premise_conflict(question: str, ev: Evidence) -> Answer | None:
             return Answer(question, text, abstained=False, citations=[Citation(1, p)], generator="extractive",
                           notice="premise_corrected")
     return None
+
+
+def _open_period_agrees(a, b) -> bool:
+    """「令和12年度まで」 agrees with 「令和3年度から令和12年度まで」: an open end matches anything."""
+    if a.kind != "period" or b.kind != "period":
+        return False
+    return all(x is None or y is None or x == y for x, y in zip(a.value, b.value))
 
 
 def _counts_a_term(sentence: str, terms: QueryTerms) -> bool:
