@@ -37,15 +37,26 @@ def _batch(args: argparse.Namespace, svc) -> int:
     keys = ("doc", "title", "section", "page", "text")
     for case in _batch_lines(args.batch):
         try:
-            report = check_draft(svc, case.get("draft") or "", args.against, exclude_docs=args.exclude_docs,
-                                 gaps=False)
+            report = check_draft(
+                svc, case.get("draft") or "", args.against, exclude_docs=args.exclude_docs, gaps=False
+            )
         except BadRequest as exc:  # one unusable line (an empty draft) does not stop the batch
-            _print_json({"id": case.get("id"), "verdict": "not_judged", "evidence": [], "explanation": str(exc)})
+            _print_json(
+                {"id": case.get("id"), "verdict": "not_judged", "evidence": [], "explanation": str(exc)}
+            )
             continue
         verdict, result = combined_verdict(report)
-        evidence = [{k: v for k, v in e.to_dict().items() if k in keys} for e in result.evidence] if result else []
-        _print_json({"id": case.get("id"), "verdict": verdict, "evidence": evidence,
-                     "explanation": result.explanation if result else ""})
+        evidence = (
+            [{k: v for k, v in e.to_dict().items() if k in keys} for e in result.evidence] if result else []
+        )
+        _print_json(
+            {
+                "id": case.get("id"),
+                "verdict": verdict,
+                "evidence": evidence,
+                "explanation": result.explanation if result else "",
+            }
+        )
     return 0
 
 
@@ -61,8 +72,10 @@ def _print_report(report) -> None:
             page = f" p.{p.page}" if p.page else ""
             print(f"      根拠: 『{p.title}』{page} {p.section}「{e.sentence}」")
     s = report.summary
-    print(f"整合 {s['consistent']} / 相違あり {s['conflict']} / 根拠なし {s['unsupported']} / "
-          f"判定対象外 {s['not_judged']}")
+    print(
+        f"整合 {s['consistent']} / 相違あり {s['conflict']} / 根拠なし {s['unsupported']} / "
+        f"判定対象外 {s['not_judged']}"
+    )
     if report.gaps:
         print("原案に記載が見当たらない資料の目標・指標:")
         for g in report.gaps:
@@ -81,12 +94,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.batch:
             return _batch(args, svc)
         with tqdm(unit="文", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty()) as bar:
+
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            report = check_draft(svc, draft or "", args.against, progress=progress, exclude_docs=args.exclude_docs,
-                                 gaps=not args.no_gaps)
+            report = check_draft(
+                svc,
+                draft or "",
+                args.against,
+                progress=progress,
+                exclude_docs=args.exclude_docs,
+                gaps=not args.no_gaps,
+            )
     if args.json:
         _print_json(report.to_dict())
     elif args.markdown:
@@ -121,16 +141,28 @@ def cmd_where(args: argparse.Namespace) -> int:
 
 
 def add_check_parsers(sub) -> None:
-    p = sub.add_parser("check", help="check a draft plan against the plan documents",
-                       description="Check every statement of a draft (file, stdin or --text) against the indexed "
-                                   "documents: consistent, conflict (values differ), unsupported or not judged.")
+    p = sub.add_parser(
+        "check",
+        help="check a draft plan against the plan documents",
+        description="Check every statement of a draft (file, stdin or --text) against the indexed "
+        "documents: consistent, conflict (values differ), unsupported or not judged.",
+    )
     p.add_argument("draft", nargs="?", help="draft file (txt, md, pdf, html, …) or - for stdin")
     p.add_argument("--text", help="the draft as literal text")
     p.add_argument("--batch", help="JSONL file of {id, draft}: one verdict line per input line")
-    p.add_argument("--against", choices=("sector_plan", "plan", "consultation", "all"), default="all",
-                   help="documents to check against (default: all)")
-    p.add_argument("--exclude-doc", action="append", dest="exclude_docs", metavar="DOC_ID",
-                   help="leave out a document, e.g. the draft itself when it is indexed (repeatable)")
+    p.add_argument(
+        "--against",
+        choices=("sector_plan", "plan", "consultation", "all"),
+        default="all",
+        help="documents to check against (default: all)",
+    )
+    p.add_argument(
+        "--exclude-doc",
+        action="append",
+        dest="exclude_docs",
+        metavar="DOC_ID",
+        help="leave out a document, e.g. the draft itself when it is indexed (repeatable)",
+    )
     p.add_argument("--no-gaps", action="store_true", help="skip the targets-not-in-the-draft list")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
@@ -139,10 +171,15 @@ def add_check_parsers(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("where", help="where a measure is covered, document by document",
-                       description="Every document and section covering a measure (施策), in plan hierarchy order, "
-                                   "with pages, the matching sentences and the target values stated there.")
-    p.add_argument("measures", nargs="*", metavar="MEASURE", help="a measure; several give a matrix with --csv")
+    p = sub.add_parser(
+        "where",
+        help="where a measure is covered, document by document",
+        description="Every document and section covering a measure (施策), in plan hierarchy order, "
+        "with pages, the matching sentences and the target values stated there.",
+    )
+    p.add_argument(
+        "measures", nargs="*", metavar="MEASURE", help="a measure; several give a matrix with --csv"
+    )
     p.add_argument("--file", help="text file with one measure per line")
     p.add_argument("--k", type=int, default=40, help="passages retrieved per measure")
     fmt = p.add_mutually_exclusive_group()

@@ -1,6 +1,7 @@
 """Draft check: every statement of a draft plan against the indexed plan documents.
 
-For each statement the documents are searched (hybrid, filtered by `against`), the passages are
+For each statement the documents are searched (BM25 first, the hybrid search too unless BM25 already
+gives a clear verdict; filtered by `against`), the passages are
 cut into sentences, and each sentence is scored by how well it covers the statement's subject:
 the IDF-weighted share of the statement's content words left after its values (years, periods,
 amounts, percentages, role holders, departments) are taken out. Values are then compared as
@@ -15,7 +16,16 @@ values (`assistant.facts`: era years, full-width and kanji numerals, 千人/万�
 
 No language model takes part in a verdict. Missing the draft's own subject in a document's text
 is normal (「本計画の計画期間は…」), so a sentence is scored together with its document title,
-section path and table header.
+section path, table header and the sentence before it. A value counts as contradicted only when
+the contradicting sentence covers the subject clearly better (CLEAR_LEAD) than any sentence that
+confirms it: 「令和５年度～令和９年度」 is another plan's period in the 国土強靱化地域計画 and a wrong
+one in the 地域公共交通計画 the statement names.
+
+Thresholds were measured on the bundled samples' planted disagreements, eval/dev_draft_check.jsonl
+and 32 further cases written the same way over ../shared/corpus: every SAME_SUBJECT from 0.3 to 0.6
+scores macro-F1 1.0 there (0.65 loses a conflict), and on the whole sample comprehensive-plan draft
+0.6 raises the fewest conflicts that are not planted, so 0.6 it is; CLEAR_LEAD 0 wrongly lets six
+conflicts win over confirmations, 0.1 and 0.2 do not.
 """
 
 from __future__ import annotations
@@ -51,7 +61,12 @@ AGAINST: dict[str, list[str] | None] = {
     "all": None,
 }
 VERDICTS = ("consistent", "conflict", "unsupported", "not_judged")
-VERDICT_JA = {"consistent": "整合", "conflict": "相違あり", "unsupported": "根拠なし", "not_judged": "判定対象外"}
+VERDICT_JA = {
+    "consistent": "整合",
+    "conflict": "相違あり",
+    "unsupported": "根拠なし",
+    "not_judged": "判定対象外",
+}
 MAX_DRAFT_CHARS = 3_000_000
 MAX_GAPS = 50
 GAP_DOCS = 5
@@ -79,8 +94,16 @@ class EvidenceRef:
 
     def to_dict(self) -> dict:
         p = self.passage
-        return {"doc": p.doc_id, "title": p.title, "section": p.section, "page": p.page, "text": p.text,
-                "sentence": self.sentence, "pages": p.pages, "type": p.doc_type}
+        return {
+            "doc": p.doc_id,
+            "title": p.title,
+            "section": p.section,
+            "page": p.page,
+            "text": p.text,
+            "sentence": self.sentence,
+            "pages": p.pages,
+            "type": p.doc_type,
+        }
 
 
 @dataclass
@@ -96,10 +119,17 @@ class StatementResult:
     line: int = 0
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "text": self.text, "section": self.section, "verdict": self.verdict,
-                "explanation": self.explanation, "draft_values": self.draft_values,
-                "evidence_values": self.evidence_values, "evidence": [e.to_dict() for e in self.evidence],
-                "line": self.line}
+        return {
+            "id": self.id,
+            "text": self.text,
+            "section": self.section,
+            "verdict": self.verdict,
+            "explanation": self.explanation,
+            "draft_values": self.draft_values,
+            "evidence_values": self.evidence_values,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "line": self.line,
+        }
 
 
 @dataclass
@@ -110,8 +140,14 @@ class Gap:
 
     def to_dict(self) -> dict:
         p = self.passage
-        return {"doc": p.doc_id, "title": p.title, "section": p.section, "page": p.page, "text": self.text,
-                "values": self.values}
+        return {
+            "doc": p.doc_id,
+            "title": p.title,
+            "section": p.section,
+            "page": p.page,
+            "text": self.text,
+            "values": self.values,
+        }
 
 
 @dataclass
@@ -126,37 +162,99 @@ class CheckReport:
         return {v: counts.get(v, 0) for v in VERDICTS}
 
     def to_dict(self) -> dict:
-        return {"statements": [s.to_dict() for s in self.statements], "gaps": [g.to_dict() for g in self.gaps],
-                "summary": self.summary, "against": self.against}
+        return {
+            "statements": [s.to_dict() for s in self.statements],
+            "gaps": [g.to_dict() for g in self.gaps],
+            "summary": self.summary,
+            "against": self.against,
+        }
 
     def to_csv(self) -> str:
         out = io.StringIO()
         w = csv.writer(out)
-        w.writerow(["kind", "id", "section", "text", "verdict", "explanation", "draft_values", "evidence_values",
-                    "evidence_doc", "evidence_title", "evidence_section", "evidence_page", "evidence_sentence"])
+        w.writerow(
+            [
+                "kind",
+                "id",
+                "section",
+                "text",
+                "verdict",
+                "explanation",
+                "draft_values",
+                "evidence_values",
+                "evidence_doc",
+                "evidence_title",
+                "evidence_section",
+                "evidence_page",
+                "evidence_sentence",
+            ]
+        )
         for s in self.statements:
             e = s.evidence[0] if s.evidence else None
-            w.writerow(["statement", s.id, s.section, s.text, s.verdict, s.explanation, " / ".join(s.draft_values),
-                        " / ".join(s.evidence_values), e.passage.doc_id if e else "", e.passage.title if e else "",
-                        e.passage.section if e else "", e.passage.page or "" if e else "", e.sentence if e else ""])
+            w.writerow(
+                [
+                    "statement",
+                    s.id,
+                    s.section,
+                    s.text,
+                    s.verdict,
+                    s.explanation,
+                    " / ".join(s.draft_values),
+                    " / ".join(s.evidence_values),
+                    e.passage.doc_id if e else "",
+                    e.passage.title if e else "",
+                    e.passage.section if e else "",
+                    e.passage.page or "" if e else "",
+                    e.sentence if e else "",
+                ]
+            )
         for n, g in enumerate(self.gaps, 1):
-            w.writerow(["gap", f"g{n}", "", "", "not_in_draft", "原案に記載が見当たらない資料の目標・指標", "",
-                        " / ".join(g.values), g.passage.doc_id, g.passage.title, g.passage.section,
-                        g.passage.page or "", g.text])
+            w.writerow(
+                [
+                    "gap",
+                    f"g{n}",
+                    "",
+                    "",
+                    "not_in_draft",
+                    "原案に記載が見当たらない資料の目標・指標",
+                    "",
+                    " / ".join(g.values),
+                    g.passage.doc_id,
+                    g.passage.title,
+                    g.passage.section,
+                    g.passage.page or "",
+                    g.text,
+                ]
+            )
         return out.getvalue()
 
     def to_markdown(self) -> str:
         s = self.summary
-        counts = (f"照合先: {self.against}　／　整合 {s['consistent']} 件・相違あり {s['conflict']} 件・"
-                  f"根拠なし {s['unsupported']} 件・判定対象外 {s['not_judged']} 件")
-        lines = ["# 原案の整合性チェック結果", "", counts, "",
-                 "| No. | 判定 | 原案の記述 | 説明 | 根拠 |", "|---|---|---|---|---|"]
+        counts = (
+            f"照合先: {self.against}　／　整合 {s['consistent']} 件・相違あり {s['conflict']} 件・"
+            f"根拠なし {s['unsupported']} 件・判定対象外 {s['not_judged']} 件"
+        )
+        lines = [
+            "# 原案の整合性チェック結果",
+            "",
+            counts,
+            "",
+            "| No. | 判定 | 原案の記述 | 説明 | 根拠 |",
+            "|---|---|---|---|---|",
+        ]
         for r in self.statements:
             cite = "<br>".join(f"{_cite(e.passage)}「{_md(e.sentence)}」" for e in r.evidence[:2])
-            lines.append(f"| {r.id} | {VERDICT_JA[r.verdict]} | {_md(r.text)} | {_md(r.explanation)} | {cite} |")
+            lines.append(
+                f"| {r.id} | {VERDICT_JA[r.verdict]} | {_md(r.text)} | {_md(r.explanation)} | {cite} |"
+            )
         if self.gaps:
-            lines += ["", "## 原案に反映されていない可能性のある目標・指標", "",
-                      "| 資料 | 該当箇所 | 数値 |", "|---|---|---|"]
+            lines += [
+                "",
+                "## 原案に反映されていない可能性のある目標・指標",
+                "",
+                "| 資料 | 該当箇所 | 数値 |",
+                "|---|---|---|",
+            ]
             for g in self.gaps:
                 lines.append(f"| {_cite(g.passage)} | {_md(g.text)} | {_md(' / '.join(g.values))} |")
         return "\n".join(lines) + "\n"
@@ -175,9 +273,13 @@ def _cite(p: Passage) -> str:
 # ---------------------------------------------------------------------- values
 _KANJI = "\u3400-\u4dbf\u4e00-\u9fff々〆ヵヶ"
 _KATA = "ァ-ヺー"
-_MASS = re.compile(r"(?<![\d.,])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)(?P<u>kg|mg|g|キログラム|グラム)(?![A-Za-z])")
+_MASS = re.compile(
+    r"(?<![\d.,])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)(?P<u>kg|mg|g|キログラム|グラム)(?![A-Za-z])"
+)
 _MASS_FACTOR = {"kg": 1000.0, "キログラム": 1000.0, "g": 1.0, "グラム": 1.0, "mg": 0.001}
-_BARE = re.compile(rf"(?<![\d.,A-Za-z])(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)(?P<u>[{_KANJI}{_KATA}A-Za-z]{{0,4}})")
+_BARE = re.compile(
+    rf"(?<![\d.,A-Za-z])(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)(?P<u>[{_KANJI}{_KATA}A-Za-z]{{0,4}})"
+)
 _CLAUSE_BREAK = re.compile(r"[。、，,()（）「」『』:：/／|｜・]")
 _DEPT = re.compile(rf"[{_KANJI}{_KATA}]{{1,14}}?課(?![{_KANJI}])")
 _DEPT_GENERIC = {"担当課", "所管課", "関係課", "各課", "同課", "本課", "主管課", "課"}
@@ -199,7 +301,7 @@ class Values:
 
     def per_year(self, f: Fact) -> bool:
         """「毎年度600人」「年間600件」: a yearly rate, not a total."""
-        return bool(_PER_YEAR.search(self.text[max(0, f.start - 6):f.start]))
+        return bool(_PER_YEAR.search(self.text[max(0, f.start - 6) : f.start]))
 
     def surfaces(self) -> list[str]:
         return [f.surface for f in self.facts] + [r.holder for r in self.roles] + self.departments
@@ -231,6 +333,8 @@ def _extra_facts(text: str, facts: list[Fact]) -> list[Fact]:
                 kind, unit, value = "quantity", "g", value * _MASS_FACTOR[m["u"]]
             else:
                 kind, unit = "number", m["u"]
+                if unit.endswith("当") and t.startswith("たり", e):  # 1日当たり: the counter is 日
+                    unit, e = unit[:-1], e - 1
             window = "".join("\x00" if taken[i] else t[i] for i in range(max(0, s - 20), s))
             clause = _CLAUSE_BREAK.split(window)[-1].replace("\x00", "")
             subject = re.sub(rf"^[^{_KANJI}{_KATA}A-Za-z]+|[^{_KANJI}{_KATA}A-Za-z0-9]+$", "", clause)
@@ -250,8 +354,8 @@ def _departments(norm_text: str, responsible_only: bool) -> list[str]:
             continue
         if norm_text.startswith(("と連携", "と協力", "等と"), m.end()):
             continue
-        before = norm_text[max(0, m.start() - 8):m.start()]
-        in_charge = bool(_DEPT_RESPONSIBLE.match(norm_text[m.end():]) or _DEPT_LABEL_BEFORE.search(before))
+        before = norm_text[max(0, m.start() - 8) : m.start()]
+        in_charge = bool(_DEPT_RESPONSIBLE.match(norm_text[m.end() :]) or _DEPT_LABEL_BEFORE.search(before))
         if in_charge or not responsible_only:
             found.append(name)
     return list(dict.fromkeys(found))
@@ -300,8 +404,16 @@ class Comparison:
         return "neutral"
 
 
-_KIND_JA = {"year": "年", "period": "期間", "date": "日付", "duration": "期間の長さ", "quantity": "数量",
-            "percent": "割合", "points": "ポイント", "number": "数値"}
+_KIND_JA = {
+    "year": "年",
+    "period": "期間",
+    "date": "日付",
+    "duration": "期間の長さ",
+    "quantity": "数量",
+    "percent": "割合",
+    "points": "ポイント",
+    "number": "数値",
+}
 
 
 _MEASURE_NOUN = re.compile(r"(?:期間|率|数|量|額|人口|割合|目標|費|件数|人数|面積|時間|年数|比)$")
@@ -309,8 +421,12 @@ _MEASURE_NOUN = re.compile(r"(?:期間|率|数|量|額|人口|割合|目標|費|
 
 def _label(fact: Fact, other: Fact) -> str:
     """What differs, in words: the measure named before the figure (計画期間), else its kind (割合)."""
-    runs = [r for subject in (fact.subject, other.subject)
-            for r in re.findall(rf"[{_KANJI}{_KATA}A-Za-z]{{2,}}", subject) if _MEASURE_NOUN.search(r)]
+    runs = [
+        r
+        for subject in (fact.subject, other.subject)
+        for r in re.findall(rf"[{_KANJI}{_KATA}A-Za-z]{{2,}}", subject)
+        if _MEASURE_NOUN.search(r)
+    ]
     base = max(runs, key=len) if runs else _KIND_JA.get(fact.kind, "数値")
     if fact.kind == "period" and isinstance(fact.value, tuple) and isinstance(other.value, tuple):
         (a1, b1), (a2, b2) = fact.value[:2], other.value[:2]
@@ -327,7 +443,9 @@ _GENERIC_WORDS = re.compile(r"現在|時点|年度末|年度|年末|令和|平�
 def _foreign_subject(fact: Fact, statement_plain: str) -> bool:
     """The figure is said of something the statement never names (「西山地区の４小学校区」)."""
     subject = _GENERIC_WORDS.sub("・", fact.subject)
-    grams = {r[i:i + 2] for r in re.findall(rf"[{_KANJI}{_KATA}A-Za-z]+", subject) for i in range(len(r) - 1)}
+    grams = {
+        r[i : i + 2] for r in re.findall(rf"[{_KANJI}{_KATA}A-Za-z]+", subject) for i in range(len(r) - 1)
+    }
     return bool(grams) and sum(g in statement_plain for g in grams) < 0.5 * len(grams)
 
 
@@ -344,7 +462,9 @@ def _distance(a: Fact, b: Fact) -> float:
 def _compatible(a: Fact, b: Fact) -> bool:
     if a.kind == b.kind == "date":  # 「令和５年11月」 and 「令和５年11月21日」 compare on what both state
         return all(x is not None for x in (*a.value[:2], *b.value[:2]))  # type: ignore[index]
-    return a.kind == b.kind and (a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"}))
+    return a.kind == b.kind and (
+        a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"})
+    )
 
 
 def _equal(a: Fact, b: Fact) -> bool:
@@ -391,7 +511,9 @@ def _open_ends(f: Fact) -> tuple[bool, bool]:
     return value[0] is None, value[1] is None
 
 
-def compare_values(draft: Values, sentence: Values, passage: Values | None = None, draft_plain: str = "") -> Comparison:
+def compare_values(
+    draft: Values, sentence: Values, passage: Values | None = None, draft_plain: str = ""
+) -> Comparison:
     """Each value of the draft against the sentence's: the same, different, or not stated there.
     Figures are matched one to one, equal pairs first: a sentence's 8,420人 that confirms the
     draft's 8,420人 is not also the counterpart of the draft's 12,000人."""
@@ -410,8 +532,16 @@ def compare_values(draft: Values, sentence: Values, passage: Values | None = Non
             equal[id(f)] = match
             used.add(id(match))
     # the rest are paired with the closest differing figure: an edited value stays near the original
-    options = sorted(((_distance(f, g), i, j) for i, f in enumerate(facts) if id(f) not in equal
-                      for j, g in enumerate(candidates[id(f)]) if id(g) not in used), key=lambda x: x[0])
+    options = sorted(
+        (
+            (_distance(f, g), i, j)
+            for i, f in enumerate(facts)
+            if id(f) not in equal
+            for j, g in enumerate(candidates[id(f)])
+            if id(g) not in used
+        ),
+        key=lambda x: x[0],
+    )
     differs: dict[int, Fact] = {}
     for _, i, j in options:
         f, g = facts[i], candidates[id(facts[i])][j]
@@ -516,8 +646,32 @@ def cover(weights: dict[str, float], text: str, tokens: frozenset[str]) -> float
     return sum(w for t, w in weights.items() if t in tokens or t in text) / total
 
 
-_FILLER = frozenset({"うち", "ほか", "等", "など", "末", "時点", "現在", "とおり", "中", "以上", "以下", "当たり", "約",
-                     "年度", "年", "月", "日", "本市", "本計画", "次", "前回", "比"})
+_FILLER = frozenset(
+    {
+        "うち",
+        "ほか",
+        "等",
+        "など",
+        "末",
+        "時点",
+        "現在",
+        "とおり",
+        "中",
+        "以上",
+        "以下",
+        "当たり",
+        "約",
+        "年度",
+        "年",
+        "月",
+        "日",
+        "本市",
+        "本計画",
+        "次",
+        "前回",
+        "比",
+    }
+)
 
 
 def subject_tokens(words: WordWeights, text: str, values: Values) -> frozenset[str]:
@@ -530,8 +684,11 @@ def subject_tokens(words: WordWeights, text: str, values: Values) -> frozenset[s
     # a unit that also names the subject stays: 「脱炭素先行地域は…47地域」 keeps 地域
     value_tokens -= words.tokens(blanked)
     # one-character pieces (舎 of 本庁舎, 率 of 高齢化率) are fragments of a longer word or generic
-    return frozenset(t for t in words.tokens(text) - value_tokens - _FILLER
-                     if len(t) > 1 and not re.fullmatch(r"[\d.,]+", t))
+    return frozenset(
+        t
+        for t in words.tokens(text) - value_tokens - _FILLER
+        if len(t) > 1 and not re.fullmatch(r"[\d.,]+", t)
+    )
 
 
 # ---------------------------------------------------------------------- sentences of passages
@@ -562,19 +719,35 @@ def _passage_sentences(p: Passage, words: WordWeights) -> list[_Sentence]:
             continue
         values = values_of(u.text, responsible_only=False)
         if u.kind == "row":  # a table row's figures are said of its first cell, not of the cell before
-            values.facts = [Fact(f.kind, f.value, f.unit, f.surface, f.start, f.end, "") for f in values.facts]
+            values.facts = [
+                Fact(f.kind, f.value, f.unit, f.surface, f.start, f.end, "") for f in values.facts
+            ]
         # 「（担当課：地域包括ケア推進課）」 after the sentence names its department
         at = p.text.find(u.text[:12], pos)
         pos = at if at >= 0 else pos
         for start, names in labels:
             if start >= pos and start - pos < len(u.text) + 200:
-                values.departments += [d for d in _departments(plain(names), False) if d not in values.departments]
+                values.departments += [
+                    d for d in _departments(plain(names), False) if d not in values.departments
+                ]
                 break
         # the subject is often named once, in the sentence before (「協議会は…組織です。令和４年度末現在で…」)
         context = f"{context_base}\n{u.header}\n{previous}"
-        out.append(_Sentence(p, u.text, plain(u.text), plain(context), words.tokens(u.text),
-                             words.tokens(context), values, plain(previous), words.tokens(previous),
-                             title, title_tokens))
+        out.append(
+            _Sentence(
+                p,
+                u.text,
+                plain(u.text),
+                plain(context),
+                words.tokens(u.text),
+                words.tokens(context),
+                values,
+                plain(previous),
+                words.tokens(previous),
+                title,
+                title_tokens,
+            )
+        )
         previous = u.text
     return out
 
@@ -589,13 +762,17 @@ class _Scored:
 
 
 def judge(statement: Statement, passages: list[Passage], words: WordWeights, cache: dict) -> StatementResult:
-    """The verdict on one statement, given the passages relied_on for it."""
-    result = StatementResult(statement.id, statement.text, statement.section, "unsupported", "", line=statement.line)
+    """The verdict on one statement, given the passages retrieved for it."""
+    result = StatementResult(
+        statement.id, statement.text, statement.section, "unsupported", "", line=statement.line
+    )
     draft = values_of(statement.text)
     statement_plain = plain(statement.text)
     if _BARE_ERA_GANNEN.search(statement_plain):
         result.verdict = "not_judged"
-        result.explanation = "元号のない「元年」は年を特定できないため、判定していません。元号を補ってください。"
+        result.explanation = (
+            "元号のない「元年」は年を特定できないため、判定していません。元号を補ってください。"
+        )
         return result
     subject_weights = words.weights(subject_tokens(words, statement.text, draft))
     full_weights = words.weights(words.tokens(statement.text))
@@ -614,18 +791,28 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
         key = (p.doc_id, p.chunk_no, p.text[:40])
         if key not in cache:
             cache[key] = _passage_sentences(p, words)
+        passage_values = Values([f for x in cache[key] for f in x.values.facts], [], [])
         for s in cache[key]:
             own = cover(subject_weights, s.title + s.plain, s.tokens | s.title_tokens)
-            if own < SENTENCE_SHARE and (own < SENTENCE_MIN or cover(
-                    subject_weights, s.title + s.previous + s.plain,
-                    s.tokens | s.previous_tokens | s.title_tokens) < SENTENCE_WITH_PREVIOUS):
+            if own < SENTENCE_SHARE and (
+                own < SENTENCE_MIN
+                or cover(
+                    subject_weights,
+                    s.title + s.previous + s.plain,
+                    s.tokens | s.previous_tokens | s.title_tokens,
+                )
+                < SENTENCE_WITH_PREVIOUS
+            ):
                 continue
             with_context = cover(subject_weights, s.plain + s.context, s.tokens | s.context_tokens)
             full = cover(full_weights, s.plain, s.tokens)
             if with_context < SAME_SUBJECT and full < SAME_STATEMENT:
                 continue
-            passage_values = Values([f for x in cache[key] for f in x.values.facts], [], [])
-            scored.append(_Scored(s, with_context, full, compare_values(draft, s.values, passage_values, statement_plain)))
+            scored.append(
+                _Scored(
+                    s, with_context, full, compare_values(draft, s.values, passage_values, statement_plain)
+                )
+            )
     scored.sort(key=lambda x: (-x.coverage, -x.comparison.linked, -x.full))
     same_subject = [x for x in scored if x.coverage >= SAME_SUBJECT]
 
@@ -642,15 +829,18 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
         parts = [f"{label}が異なります：原案「{d}」⇔ 資料「{e}」" for label, d, e in entries]
         cites = dict.fromkeys(_cite(x.sentence.passage) for _, _, x in contradicted)
         result.explanation = "／".join(dict.fromkeys(parts)) + f"（{'、'.join(cites)}）"
-        result.evidence = _refs([x for _, _, x in contradicted] + [x for x in same_subject
-                                                                   if x.comparison.outcome == "conflict"])
+        result.evidence = _refs(
+            [x for _, _, x in contradicted] + [x for x in same_subject if x.comparison.outcome == "conflict"]
+        )
     elif support:
         top = support[0]
         result.verdict = "consistent"
         result.draft_values = [d for d, _ in top.comparison.same]
         result.evidence_values = [e for _, e in top.comparison.same]
         if top.comparison.same:
-            pairs = "、".join(f"「{d}」" + (f"＝「{e}」" if plain(d) != plain(e) else "") for d, e in top.comparison.same)
+            pairs = "、".join(
+                f"「{d}」" + (f"＝「{e}」" if plain(d) != plain(e) else "") for d, e in top.comparison.same
+            )
             result.explanation = f"資料の記述と値が一致します：{pairs}（{_cite(top.sentence.passage)}）"
         else:
             result.explanation = f"資料に同じ趣旨の記述があります（{_cite(top.sentence.passage)}）"
@@ -659,8 +849,10 @@ def judge(statement: Statement, passages: list[Passage], words: WordWeights, cac
         near = same_subject[0] if same_subject else None
         if near is not None and has_values:
             missing = near.comparison.missing or [d for d, _ in near.comparison.same] or draft.surfaces()
-            result.explanation = (f"同じ主題の記述（{_cite(near.sentence.passage)}）はありますが、原案の値"
-                                  f"（{'、'.join(missing[:4])}）を確かめられる記述が見当たりません。")
+            result.explanation = (
+                f"同じ主題の記述（{_cite(near.sentence.passage)}）はありますが、原案の値"
+                f"（{'、'.join(missing[:4])}）を確かめられる記述が見当たりません。"
+            )
         else:
             result.explanation = "照合先の資料に、この記述を裏付ける箇所が見当たりません。"
     return result
@@ -699,7 +891,9 @@ def _refs(ranked: list[_Scored], limit: int = 3) -> list[EvidenceRef]:
             seen.add(key)
             unique.append(x)
     docs: set[str] = set()
-    first = [x for x in unique if x.sentence.passage.doc_id not in docs and not docs.add(x.sentence.passage.doc_id)]
+    first = [
+        x for x in unique if x.sentence.passage.doc_id not in docs and not docs.add(x.sentence.passage.doc_id)
+    ]
     chosen = (first + [x for x in unique if x not in first])[:limit]
     return [EvidenceRef(x.sentence.passage, x.sentence.text, round(x.coverage, 3)) for x in chosen]
 
@@ -712,14 +906,19 @@ def search_filters(svc, against: str, exclude_docs: list[str] | None) -> SearchF
     if not exclude_docs:
         return SearchFilters(doc_types=types)
     excluded = set(exclude_docs)
-    ids = [d.doc_id for d in svc.documents() if d.doc_id not in excluded and (types is None or d.doc_type in types)]
+    ids = [
+        d.doc_id
+        for d in svc.documents()
+        if d.doc_id not in excluded and (types is None or d.doc_type in types)
+    ]
     if not ids:
         raise BadRequest("照合先の資料がありません。資料を取り込むか、照合先の指定を見直してください。")
     return SearchFilters(doc_ids=ids)
 
 
-def _judge_retrieved(svc, st: Statement, k: int, filters: SearchFilters, words: WordWeights,
-                     cache: dict) -> StatementResult:
+def _judge_retrieved(
+    svc, st: Statement, k: int, filters: SearchFilters, words: WordWeights, cache: dict
+) -> StatementResult:
     """BM25 first (cheap, and best for statements full of figures, whose dense ranking favours
     number tables); the hybrid search too unless BM25 already gives a clear verdict."""
     if len(plain(st.text)) < 2:
@@ -734,13 +933,23 @@ def _judge_retrieved(svc, st: Statement, k: int, filters: SearchFilters, words: 
     return judge(st, passages, words, cache)
 
 
-def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | None = None, batch_size: int = 32,
-                exclude_docs: list[str] | None = None, k: int = 8, gaps: bool = True) -> CheckReport:
+def check_draft(
+    svc,
+    draft: str,
+    against: str = "all",
+    progress: ProgressFn | None = None,
+    batch_size: int = 32,
+    exclude_docs: list[str] | None = None,
+    k: int = 8,
+    gaps: bool = True,
+) -> CheckReport:
     """Check every statement of `draft` against the documents chosen by `against`."""
     if not (draft or "").strip():
         raise BadRequest("原案の本文が空です。確認したい文章を入力するか、ファイルを指定してください。")
     if len(draft) > MAX_DRAFT_CHARS:
-        raise BadRequest(f"原案が長すぎます（{len(draft)}文字）。{MAX_DRAFT_CHARS}文字以内に分割してください。")
+        raise BadRequest(
+            f"原案が長すぎます（{len(draft)}文字）。{MAX_DRAFT_CHARS}文字以内に分割してください。"
+        )
     filters = search_filters(svc, against, exclude_docs)
     statements = split_statements(draft)
     if not statements:
@@ -751,7 +960,7 @@ def check_draft(svc, draft: str, against: str = "all", progress: ProgressFn | No
     relied_on: Counter[str] = Counter()
     total = len(statements)
     for start in range(0, total, max(1, batch_size)):
-        for st in statements[start:start + batch_size]:
+        for st in statements[start : start + batch_size]:
             result = _judge_retrieved(svc, st, k, filters, words, cache)
             results.append(result)
             if result.verdict in ("consistent", "conflict"):
@@ -773,8 +982,14 @@ _TARGET = re.compile(r"目標|指標|ＫＰＩ|KPI|までに|を目指|目指し
 _GAP_QUERY = "目標値 成果指標 評価指標 目標 までに 目指す"
 
 
-def find_gaps(svc, statements: list[Statement], docs: list[str], filters: SearchFilters, words: WordWeights,
-              limit: int = MAX_GAPS) -> list[Gap]:
+def find_gaps(
+    svc,
+    statements: list[Statement],
+    docs: list[str],
+    filters: SearchFilters,
+    words: WordWeights,
+    limit: int = MAX_GAPS,
+) -> list[Gap]:
     """Targets in the documents the draft relies on that no statement of the draft mentions."""
     index: dict[str, set[int]] = {}
     stmt_tokens = []
@@ -804,8 +1019,10 @@ def find_gaps(svc, statements: list[Statement], docs: list[str], filters: Search
                 if not total:
                     continue
                 candidates = set().union(*(index.get(t, set()) for t in weights))
-                best = max((sum(w for t, w in weights.items() if t in stmt_tokens[i]) / total for i in candidates),
-                           default=0.0)
+                best = max(
+                    (sum(w for t, w in weights.items() if t in stmt_tokens[i]) / total for i in candidates),
+                    default=0.0,
+                )
                 if best < GAP_COVERED:
                     gaps.append(Gap(p, u.text, [f.surface for f in values.facts]))
                     if len(gaps) >= limit:
@@ -821,4 +1038,3 @@ def combined_verdict(report: CheckReport) -> tuple[str, StatementResult | None]:
                 return verdict, r
     unsupported = next((r for r in report.statements if r.verdict == "unsupported"), None)
     return "unsupported", unsupported or (report.statements[0] if report.statements else None)
-

@@ -36,7 +36,12 @@ class SectionCoverage:
     first_chunk: int = 0
 
     def to_dict(self) -> dict:
-        return {"section": self.section, "pages": self.pages, "sentences": self.sentences, "targets": self.targets}
+        return {
+            "section": self.section,
+            "pages": self.pages,
+            "sentences": self.sentences,
+            "targets": self.targets,
+        }
 
 
 @dataclass
@@ -48,8 +53,12 @@ class DocumentCoverage:
     score: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"doc": self.doc, "title": self.title, "type": self.type,
-                "sections": [s.to_dict() for s in self.sections]}
+        return {
+            "doc": self.doc,
+            "title": self.title,
+            "type": self.type,
+            "sections": [s.to_dict() for s in self.sections],
+        }
 
 
 @dataclass
@@ -89,8 +98,13 @@ def to_table_csv(measures: list[CoverageReport]) -> str:
     w = csv.writer(out)
     w.writerow(["施策・事業"] + [docs[d][1] for d in order])
     for report in measures:
-        cells = {d.doc: "\n".join(f"{s.section or '（本文）'} ({', '.join(f'p.{p}' for p in s.pages) or '-'})"
-                                  for s in d.sections) for d in report.documents}
+        cells = {
+            d.doc: "\n".join(
+                f"{s.section or '（本文）'} ({', '.join(f'p.{p}' for p in s.pages) or '-'})"
+                for s in d.sections
+            )
+            for d in report.documents
+        }
         w.writerow([report.measure] + [cells.get(d, "") for d in order])
     return out.getvalue()
 
@@ -124,7 +138,9 @@ def where_covered(svc, measure: str, k: int = 40) -> CoverageReport:
     if not measure:
         raise BadRequest("施策・事業名が空です。調べたい施策や事業の名前を入力してください。")
     if len(measure) > MAX_MEASURE_CHARS:
-        raise BadRequest(f"施策・事業名が長すぎます（{len(measure)}文字）。{MAX_MEASURE_CHARS}文字以内にしてください。")
+        raise BadRequest(
+            f"施策・事業名が長すぎます（{len(measure)}文字）。{MAX_MEASURE_CHARS}文字以内にしてください。"
+        )
     words = WordWeights(svc)
     weights = words.weights(words.tokens(measure))
     report = CoverageReport(measure)
@@ -149,7 +165,11 @@ def where_covered(svc, measure: str, k: int = 40) -> CoverageReport:
             if sentence not in sec.sentences and len(sec.sentences) < MAX_SENTENCES:
                 sec.sentences.append(sentence)
                 for f in values_of(sentence, responsible_only=False).facts:
-                    if f.kind != "ordinal" and (f.kind != "number" or f.unit) and f.surface not in sec.targets:
+                    if (
+                        f.kind != "ordinal"
+                        and (f.kind != "number" or f.unit)
+                        and f.surface not in sec.targets
+                    ):
                         sec.targets.append(f.surface)
     for doc in docs.values():
         doc.sections.sort(key=lambda s: s.first_chunk)

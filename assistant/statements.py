@@ -25,9 +25,13 @@ _BULLET = re.compile(
     r"|[0-9０-９]{1,2}[.．)）](?=\s|\D)|[ア-ン][\s　.、．])"
 )
 _TABLE_RULE = re.compile(r"^\|?[\s|:：\-－—]+\|?$")
-_NOISE = re.compile(r"^(?:<!--.*-->|[-－ー—=＝_]{3,}|[・･…‥.．\s]{3,}|[-－ー—]?\s*[0-9０-９]{1,4}\s*[-－ー—]?|\d+\s*/\s*\d+)$")
+_NOISE = re.compile(
+    r"^(?:<!--.*-->|[-－ー—=＝_]{3,}|[・･…‥.．\s]{3,}|[-－ー—]?\s*[0-9０-９]{1,4}\s*[-－ー—]?|\d+\s*/\s*\d+)$"
+)
 _DECIMAL = re.compile(r"^[0-9０-９]+[.．,，][0-9０-９]")
-_PREDICATE_END = re.compile(r"(?:ます|ました|ません|する|した|される|されている|です|である|いる|ない|なる|図る|進める)$")
+_PREDICATE_END = re.compile(
+    r"(?:ます|ました|ません|する|した|される|されている|です|である|いる|ない|なる|図る|進める)$"
+)
 _FIXED_STYLES = {"hen", "chapter", "section", "item"}
 _WRAP_MIN = 25  # a line at least this long that does not end a sentence continues on the next
 _MAX_STATEMENT = 400
@@ -64,10 +68,14 @@ class _Sections:
     def push(self, style: str, text: str) -> None:
         keys = [k for k, _ in self.entries]
         if style in keys:
-            del self.entries[keys.index(style):]
+            del self.entries[keys.index(style) :]
         elif style.startswith("md"):
             level = int(style[2:])
-            while self.entries and self.entries[-1][0].startswith("md") and int(self.entries[-1][0][2:]) >= level:
+            while (
+                self.entries
+                and self.entries[-1][0].startswith("md")
+                and int(self.entries[-1][0][2:]) >= level
+            ):
                 self.entries.pop()
         elif style in self._FIXED:
             while self.entries and self._FIXED.get(self.entries[-1][0], 99) >= self._FIXED[style]:
@@ -138,7 +146,9 @@ def units(text: str):
 
 
 _HEADING_LABEL = re.compile(
-    r"^(?:#+\s*)?(?:(?:基本目標|政策|基本施策|施策|基本方針|目標|重点施策|重点プロジェクト)[0-9０-９一二三四五六七八九十－\-ー・.．]+|第[0-9０-９一二三四五六七八九十]+[編章節項款]|[0-9０-９]{1,2}|[(（][0-9０-９ア-ン]{1,2}[)）]"
+    r"^(?:#+\s*)?(?:"
+    r"(?:基本目標|政策|基本施策|施策|基本方針|目標|重点施策|重点プロジェクト)[0-9０-９一二三四五六七八九十－\-ー・.．]+"
+    r"|第[0-9０-９一二三四五六七八九十]+[編章節項款]|[0-9０-９]{1,2}|[(（][0-9０-９ア-ン]{1,2}[)）]"
     r"|[ア-ンｱ-ﾝ]|[①-⑳◇◆■□])[\s　.、．]*"
 )
 _LIST_STYLES = {"kata", "paren_kata", "circled", "diamond", "square"}

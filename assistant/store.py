@@ -81,6 +81,10 @@ class EdgeStore:
                     "stop that process (or use its API) and retry") from exc
             raise StoreUnavailable(f"cannot open the index at {self.path}: {msg}") from exc
 
+    def optimize(self) -> None:
+        """Merge segments and build the vector indexes (after a large ingest)."""
+        self.shard.optimize()
+
     def close(self) -> None:
         if self._shard is not None:
             self._shard.flush()

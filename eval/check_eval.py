@@ -19,7 +19,9 @@ LABELS = ["consistent", "conflict", "unsupported"]
 
 def evidence_hit(evidence: list[dict], case: dict) -> bool:
     want = norm(case.get("evidence_contains") or "")
-    return bool(want) and any(e.get("doc") == case.get("doc") and want in norm(e.get("text", "")) for e in evidence)
+    return bool(want) and any(
+        e.get("doc") == case.get("doc") and want in norm(e.get("text", "")) for e in evidence
+    )
 
 
 def evaluate_check(svc, cases: list[dict], against: str = "all") -> tuple[dict, list[dict]]:
@@ -35,9 +37,16 @@ def evaluate_check(svc, cases: list[dict], against: str = "all") -> tuple[dict, 
         if case["expected"] in ("consistent", "conflict"):
             hit = evidence_hit(evidence, case)
             hits.append(hit)
-        details.append({"id": case.get("id"), "expected": case["expected"], "verdict": verdict, "evidence_hit": hit,
-                        "explanation": result.explanation if result else "",
-                        "evidence": [f"{e['doc']}:{e['page']}" for e in evidence]})
+        details.append(
+            {
+                "id": case.get("id"),
+                "expected": case["expected"],
+                "verdict": verdict,
+                "evidence_hit": hit,
+                "explanation": result.explanation if result else "",
+                "evidence": [f"{e['doc']}:{e['page']}" for e in evidence],
+            }
+        )
     scores = prf(expected, predicted, LABELS)
     scores["evidence_accuracy"] = sum(hits) / len(hits) if hits else 0.0
     scores["evidence_cases"] = len(hits)
@@ -54,12 +63,20 @@ def run_check_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
     if getattr(args, "verbose", False):
         for d in details:
             mark = "ok " if d["verdict"] == d["expected"] else "NG "
-            ev = "" if d["evidence_hit"] is None else (" evidence ok" if d["evidence_hit"] else " evidence MISSED")
-            print(f"  {mark}{d['id']}: expected {d['expected']}, got {d['verdict']}{ev}  {d['explanation'][:90]}")
+            ev = (
+                ""
+                if d["evidence_hit"] is None
+                else (" evidence ok" if d["evidence_hit"] else " evidence MISSED")
+            )
+            got = f"expected {d['expected']}, got {d['verdict']}{ev}"
+            print(f"  {mark}{d['id']}: {got}  {d['explanation'][:90]}")
     print(f"{'verdict':12s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'support':>8s}")
     for label in LABELS:
         s = scores[label]
         print(f"{label:12s} {s['precision']:9.3f} {s['recall']:7.3f} {s['f1']:6.3f} {s['support']:8d}")
-    print(f"macro-F1 {scores['macro_f1']:.3f}   evidence accuracy {scores['evidence_accuracy']:.3f} "
-          f"({scores['evidence_cases']} consistent/conflict cases)   {scores['cases']} cases, {scores['seconds']}s")
+    print(
+        f"macro-F1 {scores['macro_f1']:.3f}   evidence accuracy {scores['evidence_accuracy']:.3f} "
+        f"({scores['evidence_cases']} consistent/conflict cases)   "
+        f"{scores['cases']} cases, {scores['seconds']}s"
+    )
     return 0

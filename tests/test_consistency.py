@@ -27,8 +27,9 @@ EVIDENCE_KEYS = {"doc", "title", "section", "page", "text", "sentence"}
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("check"), vector_cache=TEST_VECTOR_CACHE,
-                        generator="extractive")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("check"), vector_cache=TEST_VECTOR_CACHE, generator="extractive"
+    )
     with PlanAssistant(settings) as s:
         s.ingest([SAMPLES_DIR], manifest=MANIFEST)
         yield s
@@ -68,14 +69,18 @@ def test_planted_disagreements_are_found_with_their_evidence(svc, case, against)
         return
     assert result.evidence, result.explanation
     assert all(set(e.to_dict()) >= EVIDENCE_KEYS for e in result.evidence)
-    assert any(e.passage.doc_id == case["doc"] and norm(case["evidence_contains"]) in norm(e.passage.text)
-               for e in result.evidence), [e.to_dict() for e in result.evidence]
+    assert any(
+        e.passage.doc_id == case["doc"] and norm(case["evidence_contains"]) in norm(e.passage.text)
+        for e in result.evidence
+    ), [e.to_dict() for e in result.evidence]
     assert PLAN not in {e.passage.doc_id for e in result.evidence}
     draft_value, evidence_value = case["values"]
     assert _mentions(result.draft_values, draft_value), (result.draft_values, draft_value)
     assert _mentions(result.evidence_values, evidence_value), (result.evidence_values, evidence_value)
     if verdict == "conflict":  # both values named in the explanation
-        assert _mentions([result.explanation], draft_value) and _mentions([result.explanation], evidence_value)
+        assert _mentions([result.explanation], draft_value) and _mentions(
+            [result.explanation], evidence_value
+        )
 
 
 def test_conflict_explanation_names_what_differs(svc):
@@ -100,11 +105,19 @@ def test_the_draft_itself_is_not_its_own_evidence_when_excluded(svc):
 
 
 def test_numbers_without_units_are_compared(svc):
-    same = check_draft(svc, "みどり野交通株式会社が、みどり野駅を起点に市内外を結ぶ９路線を運行している。",
-                       "sector_plan", gaps=False).statements[0]
+    same = check_draft(
+        svc,
+        "みどり野交通株式会社が、みどり野駅を起点に市内外を結ぶ９路線を運行している。",
+        "sector_plan",
+        gaps=False,
+    ).statements[0]
     assert same.verdict == "consistent", same.explanation
-    other = check_draft(svc, "みどり野交通株式会社が、みどり野駅を起点に市内外を結ぶ12路線を運行している。",
-                        "sector_plan", gaps=False).statements[0]
+    other = check_draft(
+        svc,
+        "みどり野交通株式会社が、みどり野駅を起点に市内外を結ぶ12路線を運行している。",
+        "sector_plan",
+        gaps=False,
+    ).statements[0]
     assert other.verdict == "conflict", other.explanation
     assert "12" in " ".join(other.draft_values) and "9" in " ".join(other.evidence_values)
 
@@ -119,13 +132,19 @@ def test_bare_numbers_and_units_as_values():
 
 
 def test_statement_without_numbers(svc):
-    said = check_draft(svc, "バスロケーションシステムの導入と、経路検索サービスへの時刻表データの提供により、"
-                            "分かりやすい情報提供を行う。", "sector_plan", gaps=False).statements[0]
+    said = check_draft(
+        svc,
+        "バスロケーションシステムの導入と、経路検索サービスへの時刻表データの提供により、"
+        "分かりやすい情報提供を行う。",
+        "sector_plan",
+        gaps=False,
+    ).statements[0]
     assert said.verdict == "consistent", said.explanation
     assert said.evidence[0].passage.doc_id == "midorino_chiiki_koukyou_koutsuu_keikaku"
     assert "バスロケーションシステム" in said.evidence[0].sentence
-    unsaid = check_draft(svc, "市内の全ての公園に公衆無線LANを整備し、観光客の利便性を高める。",
-                         "sector_plan", gaps=False).statements[0]
+    unsaid = check_draft(
+        svc, "市内の全ての公園に公衆無線LANを整備し、観光客の利便性を高める。", "sector_plan", gaps=False
+    ).statements[0]
     assert unsaid.verdict == "unsupported" and unsaid.evidence == []
 
 
@@ -170,15 +189,24 @@ DRAFT = """第４章　施策の展開
 
 def test_whole_draft_report(svc):
     calls = []
-    report = check_draft(svc, DRAFT, "sector_plan", progress=lambda done, total: calls.append((done, total)),
-                         batch_size=2)
+    report = check_draft(
+        svc, DRAFT, "sector_plan", progress=lambda done, total: calls.append((done, total)), batch_size=2
+    )
     assert calls[-1] == (4, 4) and len(calls) == 2
     d = report.to_dict()
     assert set(d) >= {"statements", "gaps", "summary"}
     assert d["summary"] == {"consistent": 1, "conflict": 2, "unsupported": 1, "not_judged": 0}
     first = d["statements"][0]
-    assert set(first) >= {"id", "text", "section", "verdict", "explanation", "draft_values", "evidence_values",
-                          "evidence"}
+    assert set(first) >= {
+        "id",
+        "text",
+        "section",
+        "verdict",
+        "explanation",
+        "draft_values",
+        "evidence_values",
+        "evidence",
+    }
     assert first["id"] == "s1" and first["section"] == "第４章　施策の展開 > １　公共交通 > （１）計画の期間"
     assert d["statements"][2]["section"] == "第４章　施策の展開 > ２　福祉"
     assert all(set(e) >= EVIDENCE_KEYS for s in d["statements"] for e in s["evidence"])
@@ -193,17 +221,26 @@ def test_whole_draft_report(svc):
 
 
 def test_split_statements_keeps_sections_items_and_wrapped_lines():
-    text = ("第１章　総論\n１　計画の期間\n本計画の計画期間は、令和６年度から令和10年度\nまでの５年間とします。"
-            "実施計画は毎年度見直します。\n・地域の支え合いを進めます\n①　公共交通を確保します\n"
-            "| 指標 | 現状値 | 目標値 |\n|---|---|---|\n| 利用者数 | 108万人 | 120万人 |\n")
+    text = (
+        "第１章　総論\n１　計画の期間\n本計画の計画期間は、令和６年度から令和10年度\nまでの５年間とします。"
+        "実施計画は毎年度見直します。\n・地域の支え合いを進めます\n①　公共交通を確保します\n"
+        "| 指標 | 現状値 | 目標値 |\n|---|---|---|\n| 利用者数 | 108万人 | 120万人 |\n"
+    )
     st = split_statements(text)
     assert [s.text for s in st] == [
-        "本計画の計画期間は、令和６年度から令和10年度までの５年間とします。", "実施計画は毎年度見直します。",
-        "・地域の支え合いを進めます", "①　公共交通を確保します", "利用者数 / 108万人 / 120万人"]
+        "本計画の計画期間は、令和６年度から令和10年度までの５年間とします。",
+        "実施計画は毎年度見直します。",
+        "・地域の支え合いを進めます",
+        "①　公共交通を確保します",
+        "利用者数 / 108万人 / 120万人",
+    ]
     assert st[0].section == "第１章　総論 > １　計画の期間"
     assert [s.kind for s in st] == ["sentence", "sentence", "item", "item", "row"]
     wrapped = "若い世代を対象としたワークショップなどを実施し、これまでの市の取組や今後\n\nの取組などに対する意向を把握します。"
-    assert split_sentences(wrapped + "（担当課：企画課）") == [wrapped.replace("\n", ""), "（担当課：企画課）"]
+    assert split_sentences(wrapped + "（担当課：企画課）") == [
+        wrapped.replace("\n", ""),
+        "（担当課：企画課）",
+    ]
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -211,15 +248,24 @@ def test_split_statements_keeps_sections_items_and_wrapped_lines():
 
 def test_cli_batch_jsonl(svc, tmp_path, capsys, monkeypatch):
     cases = tmp_path / "cases.jsonl"
-    lines = [{"id": c["id"], "draft": c["draft"]} for c in CASES[:4] + CASES[-1:]] + [{"id": "empty", "draft": ""}]
+    lines = [{"id": c["id"], "draft": c["draft"]} for c in CASES[:4] + CASES[-1:]] + [
+        {"id": "empty", "draft": ""}
+    ]
     cases.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
-    code, out, _ = _run_cli(svc, ["check", "--batch", str(cases), "--json", "--exclude-doc", PLAN],
-                            capsys, monkeypatch)
+    code, out, _ = _run_cli(
+        svc, ["check", "--batch", str(cases), "--json", "--exclude-doc", PLAN], capsys, monkeypatch
+    )
     assert code == 0
     lines = [json.loads(x) for x in out.splitlines()]
     assert [x["id"] for x in lines] == ["p01", "p02", "p03", "p04", "p10", "empty"]
-    assert [x["verdict"] for x in lines] == ["conflict", "conflict", "consistent", "conflict", "unsupported",
-                                             "not_judged"]
+    assert [x["verdict"] for x in lines] == [
+        "conflict",
+        "conflict",
+        "consistent",
+        "conflict",
+        "unsupported",
+        "not_judged",
+    ]
     assert "空" in lines[-1]["explanation"]
     for x in lines:
         assert set(x) == {"id", "verdict", "evidence", "explanation"}
@@ -228,14 +274,17 @@ def test_cli_batch_jsonl(svc, tmp_path, capsys, monkeypatch):
 
 
 def test_cli_check_text_and_file(svc, tmp_path, capsys, monkeypatch):
-    code, out, _ = _run_cli(svc, ["check", "--text", CASES[1]["draft"], "--json", "--against", "sector_plan"],
-                            capsys, monkeypatch)
+    code, out, _ = _run_cli(
+        svc, ["check", "--text", CASES[1]["draft"], "--json", "--against", "sector_plan"], capsys, monkeypatch
+    )
     assert code == 0
     report = json.loads(out)
     assert report["statements"][0]["verdict"] == "conflict" and report["summary"]["conflict"] == 1
     draft = tmp_path / "draft.md"
     draft.write_text(DRAFT, encoding="utf-8")
-    code, out, _ = _run_cli(svc, ["check", str(draft), "--against", "sector_plan", "--csv"], capsys, monkeypatch)
+    code, out, _ = _run_cli(
+        svc, ["check", str(draft), "--against", "sector_plan", "--csv"], capsys, monkeypatch
+    )
     assert code == 0 and out.count("\nstatement,") == 4
     code, out, err = _run_cli(svc, ["check", str(tmp_path / "missing.txt")], capsys, monkeypatch)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "missing.txt" in err

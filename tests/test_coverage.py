@@ -22,8 +22,9 @@ FUKUSHI = "midorino_chiiki_fukushi_keikaku"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("where"), vector_cache=TEST_VECTOR_CACHE,
-                        generator="extractive")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("where"), vector_cache=TEST_VECTOR_CACHE, generator="extractive"
+    )
     with PlanAssistant(settings) as s:
         s.ingest([SAMPLES_DIR], manifest=MANIFEST)
         yield s
@@ -90,8 +91,19 @@ def test_cli_where_json_and_csv(svc, capsys, monkeypatch):
         capsys.readouterr()
         assert main(["--data-dir", str(svc.settings.data_dir), "where", "公用車の電動化", "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
-        assert main(["--data-dir", str(svc.settings.data_dir), "where", "公用車の電動化", "デマンド型交通の導入",
-                     "--csv"]) == 0
+        assert (
+            main(
+                [
+                    "--data-dir",
+                    str(svc.settings.data_dir),
+                    "where",
+                    "公用車の電動化",
+                    "デマンド型交通の導入",
+                    "--csv",
+                ]
+            )
+            == 0
+        )
         matrix = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     finally:
         svc.start()
