@@ -70,7 +70,8 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(self.model_ref, device="cpu", local_files_only=True)
         except Exception as exc:
             raise ModelUnavailable(f"cannot load embedding model {self.model_ref!r} offline: {exc}") from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         self.warm_up()
