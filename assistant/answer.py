@@ -296,8 +296,11 @@ def _supported(sentence: str, passage_text: str) -> bool:
 
     if not canonical_tokens(sentence) <= canonical_tokens(passage_text):
         return False
-    for pairs in (compare_facts(extract_facts(sentence), extract_facts(passage_text)),
-                  compare_roles(extract_roles(sentence), extract_roles(passage_text))):
+    claimed_roles = extract_roles(sentence)
+    role_pairs = compare_roles(claimed_roles, extract_roles(passage_text))
+    if any(not any(eq for c, _, eq in role_pairs if c is role) for role in claimed_roles):
+        return False  # a role (幹事長は…) the passage does not state
+    for pairs in (compare_facts(extract_facts(sentence), extract_facts(passage_text)), role_pairs):
         by_claim: dict[int, list[bool]] = {}
         for claim, _, equal in pairs:
             by_claim.setdefault(id(claim), []).append(equal)
@@ -308,8 +311,8 @@ def _supported(sentence: str, passage_text: str) -> bool:
 
 def verify(ev: Evidence, text: str, generator: str, proper_nouns: Callable[[str], list[str]]) -> Answer | None:
     """Check a generated answer against the passages; repair its citations or reject it (None)."""
-    if not text:
-        return None
+    if len(re.sub(r"\[\d+\]|[\s\W\d]", "", text)) < 4:
+        return None  # 「5 [1]」: too bare to be an answer
     if re.search(r"記載(が|は)(見当たりません|ありません)|含まれていません|not (covered|mentioned)", text):
         ans = _abstain_answer(ev)
         ans.generator = generator
