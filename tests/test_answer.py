@@ -97,6 +97,8 @@ def test_verify_rejects_values_and_roles_the_passage_contradicts():
     assert verify(ev, "幹事長は副市長です。", "llm", lambda t: []) is None
     assert verify(ev, "4つの政策分野が定められています。", "llm", lambda t: []) is None
     assert verify(ev, "幹事長は企画課長です。", "llm", lambda t: []) is not None
+    assert verify(_ev("委員長は副市長とし、各部長で構成します。"), "幹事長は副市長です。", "llm", lambda t: []) is None
+    assert verify(ev, "7 [1]", "llm", lambda t: []) is None  # too bare to be an answer
 
 
 def test_verify_repairs_citations_to_passages_that_were_not_retrieved():
