@@ -90,17 +90,19 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENT_SPLIT.split(text) if s and s.strip()]
 
 
-def proper_nouns(bm25, text: str) -> list[str]:
-    """Proper nouns (固有名詞) in `text`, as written: each must appear in a cited passage."""
+def _proper_nouns(bm25, text: str, kind: str | None = None) -> list[str]:
     bm25.warm_up()
     with bm25._lock:
-        return [m.surface() for m in bm25._tok.tokenize(unicodedata.normalize("NFKC", text)[:4000], bm25._mode)
-                if m.part_of_speech()[1] == "固有名詞"]
+        morphemes = bm25._tok.tokenize(unicodedata.normalize("NFKC", text)[:4000], bm25._mode)
+        return [m.surface() for m in morphemes
+                if m.part_of_speech()[1] == "固有名詞" and (kind is None or m.part_of_speech()[2] == kind)]
+
+
+def proper_nouns(bm25, text: str) -> list[str]:
+    """Proper nouns (固有名詞) in `text`, as written: each must appear in a cited passage."""
+    return _proper_nouns(bm25, text)
 
 
 def place_names(bm25, text: str) -> list[str]:
     """Place names (固有名詞・地名) in `text`: a passage about another place does not answer."""
-    bm25.warm_up()
-    with bm25._lock:
-        return [m.surface() for m in bm25._tok.tokenize(unicodedata.normalize("NFKC", text)[:4000], bm25._mode)
-                if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[2] == "地名"]
+    return _proper_nouns(bm25, text, "地名")
