@@ -58,6 +58,20 @@ def require_corpus() -> Path:
 
 
 TEST_VECTOR_CACHE = Path.home() / ".cache" / "plan-assistant-tests" / "vectors.sqlite"
+SAMPLE_DOCS = REPO / "assistant" / "samples" / "docs"
+
+
+def sample_service(data_dir: Path, **overrides):
+    """A started service over the bundled sample documents (extractive answers, shared vector cache)."""
+    from assistant.config import Settings
+    from assistant.service import PlanAssistant
+
+    settings = Settings(**{"data_dir": data_dir, "vector_cache": TEST_VECTOR_CACHE, "generator": "extractive",
+                           **overrides})
+    svc = PlanAssistant(settings).start()
+    results = svc.ingest([SAMPLE_DOCS], manifest=SAMPLE_DOCS / "manifest.json")
+    assert not [r for r in results if r.status == "failed"], results
+    return svc
 
 
 @pytest.fixture(scope="session")

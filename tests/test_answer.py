@@ -8,23 +8,19 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import AnswerEngine, Evidence, retrieval_query, verify
-from assistant.config import Settings
 from assistant.errors import BadRequest
-from assistant.service import PlanAssistant
 from assistant.types import Passage, SearchFilters
 from eval.answer_eval import score_answers
+from tests.conftest import sample_service
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples"
-VECTOR_CACHE = Path.home() / ".cache" / "plan-assistant-tests" / "vectors.sqlite"
 
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("answers"), vector_cache=VECTOR_CACHE,
-                        generator="extractive")
-    with PlanAssistant(settings) as s:
-        s.ingest([SAMPLES / "docs"], manifest=SAMPLES / "docs" / "manifest.json")
-        yield s
+    s = sample_service(tmp_path_factory.mktemp("answers"))
+    yield s
+    s.close()
 
 
 def test_sample_questions_are_answered_or_declined(svc):

@@ -10,15 +10,13 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.config import Settings
 from assistant.consistency import check_draft, combined_verdict, compare_values, values_of
 from assistant.errors import BadRequest
 from assistant.facts import canonical_tokens
-from assistant.samples import MANIFEST, PLANTED, SAMPLES_DIR
-from assistant.service import PlanAssistant
+from assistant.samples import PLANTED
 from assistant.statements import split_sentences, split_statements
 from eval.metrics import norm
-from tests.conftest import EVAL, TEST_VECTOR_CACHE
+from tests.conftest import EVAL, TEST_VECTOR_CACHE, sample_service
 
 PLAN = "midorino_sogo_keikaku_kouki_soan"  # the comprehensive plan draft: it contains the planted errors
 CASES = json.loads(Path(PLANTED).read_text(encoding="utf-8"))
@@ -27,12 +25,9 @@ EVIDENCE_KEYS = {"doc", "title", "section", "page", "text", "sentence"}
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("check"), vector_cache=TEST_VECTOR_CACHE, generator="extractive"
-    )
-    with PlanAssistant(settings) as s:
-        s.ingest([SAMPLES_DIR], manifest=MANIFEST)
-        yield s
+    s = sample_service(tmp_path_factory.mktemp("check"))
+    yield s
+    s.close()
 
 
 def _run_cli(svc, argv: list[str], capsys, monkeypatch) -> tuple[int, str, str]:

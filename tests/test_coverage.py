@@ -9,12 +9,9 @@ import json
 import pytest
 
 from assistant.cli import main
-from assistant.config import Settings
 from assistant.coverage import HIERARCHY, to_table_csv, where_covered
 from assistant.errors import BadRequest
-from assistant.samples import MANIFEST, SAMPLES_DIR
-from assistant.service import PlanAssistant
-from tests.conftest import TEST_VECTOR_CACHE
+from tests.conftest import TEST_VECTOR_CACHE, sample_service
 
 PLAN = "midorino_sogo_keikaku_kouki_soan"
 FUKUSHI = "midorino_chiiki_fukushi_keikaku"
@@ -22,12 +19,9 @@ FUKUSHI = "midorino_chiiki_fukushi_keikaku"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("where"), vector_cache=TEST_VECTOR_CACHE, generator="extractive"
-    )
-    with PlanAssistant(settings) as s:
-        s.ingest([SAMPLES_DIR], manifest=MANIFEST)
-        yield s
+    s = sample_service(tmp_path_factory.mktemp("where"))
+    yield s
+    s.close()
 
 
 def test_groups_by_document_in_plan_hierarchy_order_with_pages(svc):

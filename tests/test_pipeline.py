@@ -14,13 +14,13 @@ from assistant.config import Settings
 from assistant.errors import StoreUnavailable
 from assistant.service import PlanAssistant
 from assistant.types import SearchFilters
+from tests.conftest import TEST_VECTOR_CACHE
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "docs"
-VECTOR_CACHE = Path.home() / ".cache" / "plan-assistant-tests" / "vectors.sqlite"
 
 
 def settings(tmp: Path, **kw) -> Settings:
-    return Settings(data_dir=tmp, vector_cache=VECTOR_CACHE, generator="extractive", **kw)
+    return Settings(data_dir=tmp, vector_cache=TEST_VECTOR_CACHE, generator="extractive", **kw)
 
 
 @pytest.fixture(scope="module")
