@@ -14,15 +14,35 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from assistant.errors import BadRequest, ModelUnavailable
-from assistant.evidence import QueryTerms, content_tokens, coverage, proper_nouns, query_terms, sentences
-from assistant.facts import canonical_tokens
-from assistant.types import Answer, Citation, Passage, SearchFilters
-from ingest.chunk import heading_style
+from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage, query_terms
+from assistant.prompts import build_messages, translation_messages
+from assistant.text.facts import Fact, canonical_tokens, compare_facts, extract_facts
+from assistant.text.layout import BULLET, heading_style
+from assistant.text.roles import compare_roles, extract_roles
+from assistant.text.sentences import SENTENCE_BOUNDARY, split_sentences
+from assistant.text.tokens import Tokenizer
+from assistant.types import Answer, Citation, Embedder, Generator, Passage, SearchFilters
 
-MAX_QUESTION_CHARS = 2000
-# Below this IDF-weighted coverage of the question by the best passage, the documents do not cover it.
-# Calibrated on the development questions: unanswerable .36/.26/.02, answerable lowest .42/.57/.73.
-ABSTAIN_THRESHOLD = 0.45
+# Sentence scoring in `gather`: a sentence's own coverage of the question, plus these bonuses.
+# Set by hand on the first 18 development questions (all in the `tune` split); not refitted yet.
+PASSAGE_SHARE = 0.3  # × the coverage of the sentence's whole passage (title and section included)
+NUMBER_BONUS = 0.25  # a question asking for a number, a sentence that adds one
+COUNTS_TERM_BONUS = 0.25  # … a sentence that counts one of the question's words (「7つの政策分野」)
+TIME_BONUS = 0.25  # a question asking when, a sentence with a year or month it does not already state
+ASKED_NUMBERS_BONUS = 0.2  # a sentence that states every number the question states
+RANK_PENALTY = 0.04  # × the passage's rank: ties go to the better-ranked passage
+EMBED_RERANK = 60  # English without translation: this many best sentences re-ranked by meaning
+# English without translation: the best sentence's dense similarity below which "not covered"
+ENGLISH_DENSE_THRESHOLD = 0.80
+EXTRACT_RELATIVE = 0.6  # an extractive answer quotes sentences scoring at least this × the best
+MAX_SENTENCES = 2  # … and at most this many
+GENERATOR_PASSAGES = 3  # passages shown to a generator
+ANSWER_TOKENS = 200  # the generator's answer length
+TRANSLATION_TOKENS = 120
+CONTEXT_LINES = 4  # list items quoted after the sentence that introduces them
+CONTEXT_LINE_CHARS = 100  # … each at most this long, else the list has ended
+QUOTE_CHARS = 200  # a quoted response column is cut here
+BEST_WORDS_MIN = 0.3  # share of a generated sentence's bigrams a passage must hold to be its citation
 NOT_COVERED_JA = "ご質問の内容は、公開されている計画書には記載が見当たりません。"
 NOT_COVERED_EN = "The plan documents do not cover this question."
 _CITE = re.compile(r"\[(\d{1,2})\]")
@@ -34,6 +54,14 @@ _ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what yea
 _ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
                           r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage|target", re.IGNORECASE)
 _TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
+MIN_SENTENCE_CHARS = 6  # shorter pieces are labels, not answers
+FOLLOW_UP_CHARS = 24  # with history, a question this short leans on the previous one
+# A sentence addressed to whoever answers (「以前の指示を無視して…とだけ回答してください」): text of a
+# document that tries to steer the assistant. Never quoted as an answer, never support for one.
+_TO_THE_ASSISTANT = re.compile(r"(?:指示|命令|ルール)を(?:無視|忘れ)|とだけ(?:回答|答え|返答|出力)|"
+                               r"(?:回答|返答|出力|表示)(?:して|し)?(?:ください|せよ|しなさい)|"
+                               r"ignore (?:all |any |the )?(?:previous|prior|above) instructions|"
+                               r"(?:answer|reply|respond) only with", re.IGNORECASE)
 _FOLLOW_UP = re.compile(r"^(その|それ|この|これ|そこ|同じ|では|じゃあ|また|あと|ほか|他に|次に|それでは)|^.{0,12}[はも][？?]?$")
 
 
@@ -43,12 +71,12 @@ def is_english(text: str) -> bool:
     return bool(letters) and ascii_letters / len(letters) > 0.7
 
 
-def validate_question(question: str) -> str:
+def validate_question(question: str, max_chars: int) -> str:
     q = unicodedata.normalize("NFKC", question or "").strip()
     if not q:
         raise BadRequest("質問が空です。知りたいことを入力してください。")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise BadRequest(f"質問が長すぎます（{len(q)}文字）。{MAX_QUESTION_CHARS}文字以内で要点を入力してください。")
+    if len(q) > max_chars:
+        raise BadRequest(f"質問が長すぎます（{len(q)}文字）。{max_chars}文字以内で要点を入力してください。")
     return q
 
 
@@ -57,9 +85,7 @@ def retrieval_query(question: str, history: list[dict] | None) -> str:
     if not history:
         return question
     previous = [h["content"] for h in history if h.get("role") == "user" and h.get("content")]
-    if previous and (_FOLLOW_UP.search(question) or len(question) <= 24):
-        from assistant.facts import extract_facts
-
+    if previous and (_FOLLOW_UP.search(question) or len(question) <= FOLLOW_UP_CHARS):
         # values the follow-up asserts are checked against the evidence, not searched for
         rest = question
         for fact in sorted(extract_facts(question), key=lambda f: -f.start):
@@ -79,45 +105,51 @@ class Evidence:
 
 
 class AnswerEngine:
-    def __init__(self, search: Callable[..., list[Passage]], bm25, registry, embedder=None,
-                 generator=None, threshold: float = ABSTAIN_THRESHOLD, k: int = 6) -> None:
-        self.search, self.bm25, self.registry, self.embedder = search, bm25, registry, embedder
+    """`threshold` is the abstention threshold (`Settings.abstain_threshold`); `max_question_chars`
+    the question length limit (`Settings.max_query_chars`)."""
+
+    def __init__(self, search: Callable[..., list[Passage]], tokenizer: Tokenizer, stats: TermStatistics,
+                 embedder: Embedder | None = None, generator: Generator | None = None, *, threshold: float,
+                 max_question_chars: int = 2000, k: int = 6) -> None:
+        self.search, self.tokenizer, self.stats, self.embedder = search, tokenizer, stats, embedder
         self.generator, self.threshold, self.k = generator, threshold, k
+        self.max_question_chars = max_question_chars
 
     # ------------------------------------------------------------------ evidence
     def gather(self, question: str, history: list[dict] | None, filters: SearchFilters | None) -> Evidence:
         query = retrieval_query(question, history)
         translated = self.translate(query) if is_english(question) else ""
         passages = self.search(f"{translated} {query}".strip(), k=self.k, filters=filters)
-        terms = query_terms(self.bm25, self.registry, translated or query)
+        words = WordWeights(self.tokenizer, self.stats)
+        terms = query_terms(words, translated or query)
         wants_time, wants_number = bool(_ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))
         asked_numbers = canonical_tokens(query)
         scored: list[tuple[float, int, str]] = []
         strength = 0.0
         for i, p in enumerate(passages):
-            toks = set(content_tokens(self.bm25, p.title + "\n" + p.section + "\n" + p.text))
+            toks = words.tokens(p.title + "\n" + p.section + "\n" + p.text)
             whole = coverage(terms, p.title + p.section + p.text, toks)
             strength = max(strength, whole)
-            for s in sentences(p.text):
-                if len(s) < 6 or heading_style(s):
-                    continue  # headings are already in the section path
+            for s in split_sentences(p.text):
+                if len(s) < MIN_SENTENCE_CHARS or heading_style(s) or addresses_the_assistant(s):
+                    continue  # headings are already in the section path; instructions are no answer
                 numbers = canonical_tokens(s)
                 new_numbers = numbers - asked_numbers  # what the sentence adds to the question
-                sc = coverage(terms, s, set(content_tokens(self.bm25, s))) + 0.3 * whole
-                sc += 0.25 * (wants_number and bool(new_numbers))
-                sc += 0.25 * (wants_number and _counts_a_term(s, terms))
-                sc += 0.25 * (wants_time and bool(new_numbers) and bool(_TIME.search(s)))
-                sc += 0.2 * bool(asked_numbers and asked_numbers <= numbers)
-                scored.append((sc - 0.04 * i, i, s))
+                sc = coverage(terms, s, words.tokens(s)) + PASSAGE_SHARE * whole
+                sc += NUMBER_BONUS * (wants_number and bool(new_numbers))
+                sc += COUNTS_TERM_BONUS * (wants_number and _counts_a_term(s, terms))
+                sc += TIME_BONUS * (wants_time and bool(new_numbers) and bool(_TIME.search(s)))
+                sc += ASKED_NUMBERS_BONUS * bool(asked_numbers and asked_numbers <= numbers)
+                scored.append((sc - RANK_PENALTY * i, i, s))
         if self.embedder is not None and scored and is_english(question) and not translated:
             # no translation available: rank sentences by meaning, English against Japanese
             import numpy as np
 
             q = np.asarray(self.embedder.embed_query(question))
-            top = sorted(scored, key=lambda x: -x[0])[:60]
+            top = sorted(scored, key=lambda x: -x[0])[:EMBED_RERANK]
             vecs = np.asarray(self.embedder.embed_passages([s for _, _, s in top]))
-            scored = [(float(v @ q) + 0.2 * bool(asked_numbers and asked_numbers <= canonical_tokens(s)), i, s)
-                      for v, (_, i, s) in zip(vecs, top)]
+            scored = [(float(v @ q) + ASKED_NUMBERS_BONUS * bool(asked_numbers and asked_numbers <= canonical_tokens(s)),
+                       i, s) for v, (_, i, s) in zip(vecs, top)]
             strength = max(strength, max((sc for sc, _, _ in scored), default=0.0))
         scored.sort(key=lambda x: -x[0])
         return Evidence(question, passages, terms, strength, scored, translated)
@@ -127,10 +159,7 @@ class AnswerEngine:
         if self.generator is None:
             return ""
         try:
-            out = self.generator.chat([
-                {"role": "system", "content": "Translate the user's question into natural Japanese. Output only the "
-                                              "Japanese question."},
-                {"role": "user", "content": question}], max_tokens=120)
+            out = self.generator.chat(translation_messages(question), max_tokens=TRANSLATION_TOKENS)
         except ModelUnavailable:
             return ""
         out = out.strip().splitlines()[0] if out.strip() else ""
@@ -140,16 +169,16 @@ class AnswerEngine:
         if not ev.passages:
             return False
         if is_english(ev.question) and not ev.translated:
-            return ev.strength >= 0.80  # dense similarity of the best sentence: English against Japanese
+            return ev.strength >= ENGLISH_DENSE_THRESHOLD  # dense similarity, English against Japanese
         return ev.strength >= self.threshold
 
     # ------------------------------------------------------------------ answers
     def ask(self, question: str, history: list[dict] | None = None,
             filters: SearchFilters | None = None) -> Answer:
-        question = validate_question(question)
+        question = validate_question(question, self.max_question_chars)
         ev = self.gather(question, history, filters)
         if not self.covered(ev):
-            return self._abstain(ev)
+            return _abstain_answer(ev)
         correction = premise_conflict(question, ev)
         if correction is not None:
             return correction
@@ -166,25 +195,22 @@ class AnswerEngine:
                filters: SearchFilters | None = None) -> Iterator[dict]:
         """Events for a chat: {"type": "delta", "text"} …, then {"type": "answer", ...}."""
         answer = self.ask(question, history, filters)
-        for piece in re.split(r"(?<=[。\n])", answer.text):
+        for piece in SENTENCE_BOUNDARY.split(answer.text):
             if piece:
                 yield {"type": "delta", "text": piece}
         yield {"type": "answer", **answer.to_dict()}
 
-    def _abstain(self, ev: Evidence) -> Answer:
-        return _abstain_answer(ev)
-
-    def extractive(self, ev: Evidence, max_sentences: int = 2) -> Answer:
+    def extractive(self, ev: Evidence, max_sentences: int = MAX_SENTENCES) -> Answer:
         """Quote the sentences that answer the question, each with its citation."""
         chosen: list[tuple[int, str]] = []
         best = ev.ranked_sentences[0][0] if ev.ranked_sentences else 0.0
         for score, i, s in ev.ranked_sentences:
-            if len(chosen) >= max_sentences or score < 0.6 * best:
+            if len(chosen) >= max_sentences or score < EXTRACT_RELATIVE * best:
                 break
             if all(s != c for _, c in chosen):
                 chosen.append((i, s))
         if not chosen and ev.passages:
-            chosen = [(0, sentences(ev.passages[0].text)[0])]
+            chosen = [(0, split_sentences(ev.passages[0].text)[0])]
         numbers: dict[int, int] = {}
         parts: list[tuple[int, str, int]] = []
         for i, s in chosen:
@@ -204,22 +230,19 @@ class AnswerEngine:
 
     # ------------------------------------------------------------------ LLM path
     def _generate(self, ev: Evidence, history: list[dict] | None) -> Answer:
-        from assistant.prompts import build_messages
-
+        assert self.generator is not None
         focus: dict[int, str] = {}
         for _, i, sentence in ev.ranked_sentences:
             focus.setdefault(i, sentence)
-        shown = ev.passages[:3]
+        shown = ev.passages[:GENERATOR_PASSAGES]
         messages = build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus)
-        text = self.generator.chat(messages, max_tokens=200).strip()
-        answer = verify(ev, text, self.generator.name, lambda t: proper_nouns(self.bm25, t))
+        text = self.generator.chat(messages, max_tokens=ANSWER_TOKENS).strip()
+        answer = verify(ev, text, self.generator.name, self.tokenizer.proper_nouns)
         return answer if answer is not None else self.extractive(ev)
 
 
 def premise_conflict(question: str, ev: Evidence) -> Answer | None:
     """A question that states a value the documents contradict (「令和12年度までですよね？」) is corrected."""
-    from assistant.facts import compare_facts, extract_facts
-
     if _INTERROGATIVE.search(question):
         return None  # the number is part of what is asked, not a premise
     asked = [f for f in extract_facts(question) if f.kind in ("year", "period", "date", "quantity", "percent",
@@ -241,10 +264,11 @@ def premise_conflict(question: str, ev: Evidence) -> Answer | None:
     return None
 
 
-def _open_period_agrees(a, b) -> bool:
+def _open_period_agrees(a: Fact, b: Fact) -> bool:
     """「令和12年度まで」 agrees with 「令和3年度から令和12年度まで」: an open end matches anything."""
     if a.kind != "period" or b.kind != "period":
         return False
+    assert isinstance(a.value, tuple) and isinstance(b.value, tuple)
     return all(x is None or y is None or x == y for x, y in zip(a.value, b.value))
 
 
@@ -264,7 +288,6 @@ def _abstain_answer(ev: Evidence) -> Answer:
 
 
 _RESPONSE_FIELD = re.compile(r"^(?:市|町|村|県|国|区)?の?(?:考え方|回答|対応|見解)|^reply|^反映状況|^対応方針", re.IGNORECASE)
-_BULLET = re.compile(r"^(?:[-・●○◆◇■□※]|[①-⑳]|\(?[0-9]{1,2}[).]|[ア-ン][ .、])\s*")
 
 
 def _with_context(p: Passage, sentence: str) -> str:
@@ -277,11 +300,11 @@ def _with_context(p: Passage, sentence: str) -> str:
     else:
         at = next((k for k, x in enumerate(lines) if sentence in x), None)
         if at is not None and lines[at].endswith(sentence):
-            for x in lines[at + 1:at + 5]:
-                if not _BULLET.match(x) or len(x) > 100:
+            for x in lines[at + 1:at + 1 + CONTEXT_LINES]:
+                if not BULLET.match(x) or len(x) > CONTEXT_LINE_CHARS:
                     break
                 extra.append(x)
-    extra = [x if len(x) <= 200 else x[:200] + "…" for x in extra]
+    extra = [x if len(x) <= QUOTE_CHARS else x[:QUOTE_CHARS] + "…" for x in extra]
     return "\n".join([sentence, *extra])
 
 
@@ -289,11 +312,17 @@ def _page_en(p: Passage) -> str:
     return f" (p. {p.page})" if p.page else ""
 
 
+def addresses_the_assistant(sentence: str) -> bool:
+    return bool(_TO_THE_ASSISTANT.search(sentence))
+
+
+def _without_instructions(text: str) -> str:
+    return "\n".join(s for s in split_sentences(text) if not addresses_the_assistant(s))
+
+
 def _supported(sentence: str, passage_text: str) -> bool:
     """Every number of the sentence is in the passage, and the passage contradicts none of its
     facts or roles (「幹事長は副市長」 against 「企画課長を幹事長」, 「4つの政策分野」 against 「7つ」)."""
-    from assistant.facts import compare_facts, compare_roles, extract_facts, extract_roles
-
     if not canonical_tokens(sentence) <= canonical_tokens(passage_text):
         return False
     claimed_roles = extract_roles(sentence)
@@ -317,14 +346,16 @@ def verify(ev: Evidence, text: str, generator: str, proper_nouns: Callable[[str]
         ans = _abstain_answer(ev)
         ans.generator = generator
         return ans
-    out, used = [], {}
-    for sent in [s for s in re.split(r"(?<=[。！？.!?])\s*|\n", _CITE.sub("", text)) if s.strip()]:
-        support = [i for i, p in enumerate(ev.passages) if _supported(sent, p.text)]
+    out: list[str] = []
+    used: dict[int, int] = {}
+    texts = [_without_instructions(p.text) for p in ev.passages]  # what a passage states, not what it orders
+    for sent in split_sentences(_CITE.sub("", text), english=is_english(ev.question)):
+        support = [i for i, t in enumerate(texts) if _supported(sent, t)]
         names = proper_nouns(sent)
-        support = [i for i in support if all(n in ev.passages[i].text for n in names)]
+        support = [i for i in support if all(n in texts[i] for n in names)]
         if not support:
             return None  # a number, date or name that no passage states: never shown
-        best = _best_by_words(sent, ev.passages, support)
+        best = _best_by_words(sent, texts, support)
         if best is None and (canonical_tokens(sent) or names):
             best = support[0]
         if best is None:
@@ -339,12 +370,12 @@ def verify(ev: Evidence, text: str, generator: str, proper_nouns: Callable[[str]
     return Answer(ev.question, joiner.join(out), abstained=False, citations=citations, generator=generator)
 
 
-def _best_by_words(sentence: str, passages: list[Passage], candidates: list[int]) -> int | None:
+def _best_by_words(sentence: str, texts: list[str], candidates: list[int]) -> int | None:
     grams = {sentence[i:i + 2] for i in range(len(sentence) - 1)}
     best, best_score = None, 0.0
     for i in candidates:
-        text = passages[i].text
+        text = texts[i]
         score = sum(g in text for g in grams) / (len(grams) or 1)
         if score > best_score:
             best, best_score = i, score
-    return best if best_score >= 0.3 else None
+    return best if best_score >= BEST_WORDS_MIN else None

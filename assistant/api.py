@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import json
-import re
-import shutil
-import tempfile
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.config import Settings
-from assistant.errors import BadRequest, PlanAssistantError, TooLarge, Unauthorized, UnsupportedFormat
-from assistant.types import SearchFilters
+from assistant.errors import INTERNAL_ERROR, PlanAssistantError, Unauthorized, UnreadableDocument
+from assistant.feedback import FeedbackStore
+from assistant.service import PlanAssistant
+from assistant.types import Against, SearchFilters
+
+STAFF_ONLY = "職員用の機能です。職員トークン（X-Staff-Token）を指定してください。"
 
 
 class Filters(BaseModel):
@@ -49,7 +48,7 @@ class SearchRequest(BaseModel):
 
 class CheckRequest(BaseModel):
     draft: str = ""
-    against: str = "all"
+    against: Against = "all"
 
 
 class WhereRequest(BaseModel):
@@ -60,10 +59,13 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-def is_staff(settings: Settings, token: str | None) -> bool:
-    if not token or settings.staff_token is None:
-        return False
-    return hmac.compare_digest(token, settings.staff_token.get_secret_value())
+def bearer_token(x_staff_token: str | None, authorization: str | None) -> str | None:
+    """The staff token from `X-Staff-Token` or `Authorization: Bearer …`."""
+    if x_staff_token:
+        return x_staff_token
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
 
 
 def to_filters(f: Filters | None, staff: bool) -> SearchFilters:
@@ -72,49 +74,38 @@ def to_filters(f: Filters | None, staff: bool) -> SearchFilters:
                          audiences=None if staff else ["public"])
 
 
-def create_app(settings: Settings, service=None) -> FastAPI:
-    """Build the app. `service` may be a started PlanAssistant (tests); otherwise it starts in lifespan."""
+def create_app(settings: Settings, service: PlanAssistant | None = None) -> FastAPI:
+    """Build the app. `service` may be a started PlanAssistant (tests, `serve`); otherwise it starts in
+    lifespan. The chat UI is mounted by whoever composes the app (`cli.serve.build_app`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        own = service is None
-        svc = service
-        if own:
-            from assistant.service import PlanAssistant
-
-            svc = PlanAssistant(settings).start()
+        svc = service or PlanAssistant(settings).start()
         app.state.svc = svc
         yield
-        if own:
+        if service is None:
             svc.close()
 
     app = FastAPI(title="計画書アシスタント API", version="0.1.0", lifespan=lifespan,
                   description="Search, grounded answers and consistency checks over a city's plan documents.")
     if service is not None:
         app.state.svc = service
+    app.state.feedback = feedback = FeedbackStore(settings.data_dir / "feedback.jsonl")
 
-    def svc(request: Request):
+    def svc(request: Request) -> PlanAssistant:
         return request.app.state.svc
 
     def token(x_staff_token: Annotated[str | None, Header()] = None,
               authorization: Annotated[str | None, Header()] = None) -> str | None:
-        if x_staff_token:
-            return x_staff_token
-        if authorization and authorization.lower().startswith("bearer "):
-            return authorization[7:].strip()
-        return None
+        return bearer_token(x_staff_token, authorization)
 
     def staff_flag(tok: str | None = Depends(token)) -> bool:
-        return is_staff(settings, tok)
+        return settings.staff_token_matches(tok)
 
     def require_staff(tok: str | None = Depends(token)) -> bool:
-        if not is_staff(settings, tok):
-            raise Unauthorized("職員用の機能です。職員トークン（X-Staff-Token）を指定してください。")
+        if not settings.staff_token_matches(tok):
+            raise Unauthorized(STAFF_ONLY)
         return True
-
-    @app.exception_handler(UnsupportedFormat)
-    async def _unsupported(_: Request, exc: UnsupportedFormat):
-        return JSONResponse(error_body(exc.code, str(exc)), status_code=415)
 
     @app.exception_handler(PlanAssistantError)
     async def _domain_error(_: Request, exc: PlanAssistantError):
@@ -132,7 +123,7 @@ def create_app(settings: Settings, service=None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):
-        return JSONResponse(error_body("internal_error", "内部エラーが発生しました。時間をおいて再度お試しください。"), 500)
+        return JSONResponse(error_body("internal_error", INTERNAL_ERROR), 500)
 
     @app.get("/health")
     def health(s=Depends(svc)):
@@ -171,17 +162,11 @@ def create_app(settings: Settings, service=None) -> FastAPI:
     @app.post("/documents", dependencies=[Depends(require_staff)])
     async def upload(file: UploadFile = File(...), type: str | None = Form(None),
                      audience: str | None = Form(None), title: str | None = Form(None), s=Depends(svc)):
-        from ingest.load import SUPPORTED_SUFFIXES
-
-        suffix = Path(file.filename or "").suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise UnsupportedFormat(f"{file.filename}: 対応していない形式です（{suffix or '拡張子なし'}）。"
-                                    f"対応形式: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-        path = await run_in_threadpool(save_upload, file, settings)
-        result = await run_in_threadpool(s.ingest_one, path, {"type": type, "audience": audience, "title": title})
+        overrides = {"type": type, "audience": audience, "title": title}
+        result = await run_in_threadpool(s.upload, file.file, file.filename, overrides)
         if result.status == "failed":
-            path.unlink(missing_ok=True)
-            return JSONResponse(error_body("ingest_failed", f"{file.filename}: {result.reason}"), 422)
+            return JSONResponse(error_body(UnreadableDocument.code, f"{file.filename}: {result.reason}"),
+                                UnreadableDocument.status)
         return dataclasses.asdict(result)
 
     @app.delete("/documents/{doc_id}", dependencies=[Depends(require_staff)])
@@ -199,34 +184,12 @@ def create_app(settings: Settings, service=None) -> FastAPI:
         report = await run_in_threadpool(s.where, req.measure)
         return report.to_dict()
 
-    from ui.app import mount_ui
+    @app.get("/feedback/export", tags=["feedback"], dependencies=[Depends(require_staff)])
+    def export_feedback(format: Literal["jsonl", "csv"] = "jsonl"):
+        if format == "csv":
+            return Response(feedback.export_csv(), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="feedback.csv"'})
+        return Response(feedback.export_jsonl(), media_type="application/x-ndjson; charset=utf-8")
 
-    mount_ui(app, settings)
     return app
 
-
-_SAFE = re.compile(r"[^\w.\-]+")
-
-
-def save_upload(file: UploadFile, settings: Settings) -> Path:
-    """Stream an upload to the data directory, refusing it once it passes the size limit."""
-    limit = settings.max_upload_mb * 1024 * 1024
-    name = _SAFE.sub("_", Path(file.filename or "upload").name).strip("._") or "upload"
-    target_dir = settings.data_dir / "uploads"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with tempfile.NamedTemporaryFile(dir=target_dir, delete=False) as tmp:
-        while chunk := file.file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                tmp.close()
-                Path(tmp.name).unlink(missing_ok=True)
-                raise TooLarge(f"ファイルが大きすぎます（上限 {settings.max_upload_mb} MB）。分割するか、"
-                               "管理者にコマンドでの取り込みを依頼してください。")
-            tmp.write(chunk)
-    if size == 0:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise BadRequest("空のファイルです。内容のあるファイルを選んでください。")
-    path = target_dir / name
-    shutil.move(tmp.name, path)
-    return path

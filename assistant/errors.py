@@ -1,5 +1,8 @@
 """The project's error hierarchy. Translated to messages only at the edges (CLI, API, UI)."""
 
+# what a user is told of an unexpected failure (the details go to the log)
+INTERNAL_ERROR = "内部エラーが発生しました。時間をおいて再度お試しください。"
+
 
 class PlanAssistantError(Exception):
     """Base class. `str(err)` is a one-line reason a user can act on."""

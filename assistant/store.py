@@ -15,10 +15,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.errors import StoreUnavailable
 from assistant.types import SearchFilters
+
+if TYPE_CHECKING:
+    import qdrant_edge as qe
+    from qdrant_client import QdrantClient
 
 DENSE, SPARSE = "dense", "bm25"
 
@@ -58,7 +62,7 @@ class Store(Protocol):
 class EdgeStore:
     def __init__(self, path: Path, dim: int) -> None:
         self.path, self.dim = Path(path), dim
-        self._shard = None
+        self._shard: qe.EdgeShard | None = None
 
     def open(self) -> None:
         import qdrant_edge as qe
@@ -92,7 +96,7 @@ class EdgeStore:
             self._shard = None
 
     @property
-    def shard(self):
+    def shard(self) -> qe.EdgeShard:
         if self._shard is None:
             raise StoreUnavailable("the index is not open")
         return self._shard
@@ -109,8 +113,9 @@ class EdgeStore:
     def _doc_filter(self, doc_id: str, keep_version: str | None):
         import qdrant_edge as qe
 
-        must = [qe.FieldCondition("doc_id", match=qe.MatchValue(doc_id))]
-        must_not = [qe.FieldCondition("version", match=qe.MatchValue(keep_version))] if keep_version else None
+        must: list[qe.ConditionType] = [qe.FieldCondition("doc_id", match=qe.MatchValue(doc_id))]
+        must_not: list[qe.ConditionType] | None = \
+            [qe.FieldCondition("version", match=qe.MatchValue(keep_version))] if keep_version else None
         return qe.Filter(must=must, must_not=must_not)
 
     def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
@@ -139,7 +144,8 @@ class EdgeStore:
     def _filter(self, f: SearchFilters, live: dict[str, str]):
         import qdrant_edge as qe
 
-        must = [qe.FieldCondition("version", match=qe.MatchAny(list(live.values()) or ["-"]))]
+        must: list[qe.ConditionType] = [
+            qe.FieldCondition("version", match=qe.MatchAny(list(live.values()) or ["-"]))]
         if f.doc_types:
             must.append(qe.FieldCondition("doc_type", match=qe.MatchAny(list(f.doc_types))))
         if f.audiences:
@@ -168,7 +174,8 @@ class EdgeStore:
             req = qe.QueryRequest(
                 limit=limit,
                 prefetches=[qe.Prefetch(limit=max(prefetch, limit), query=q, filter=flt) for q, _ in stages],
-                query=qe.Fusion.Rrf(k=60, weights=[w for _, w in stages]),
+                # the stub omits that Fusion.Rrf subclasses Fusion (true at runtime)
+                query=qe.Fusion.Rrf(k=60, weights=[w for _, w in stages]),  # type: ignore[arg-type]
                 filter=flt, with_payload=True)
         return [Hit(dict(p.payload or {}), float(p.score)) for p in self.shard.query(req)]
 
@@ -182,7 +189,7 @@ class ClientStore:
         self.dim, self.collection = dim, collection
         self.url, self.api_key, self.path = url, api_key, path
         self.shards, self.replicas = shards, replicas
-        self._client = None
+        self._client: QdrantClient | None = None
 
     def open(self) -> None:
         from qdrant_client import QdrantClient, models
@@ -209,7 +216,7 @@ class ClientStore:
             self._client = None
 
     @property
-    def client(self):
+    def client(self) -> QdrantClient:
         if self._client is None:
             raise StoreUnavailable("the index is not open")
         return self._client
@@ -227,7 +234,8 @@ class ClientStore:
     def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
         from qdrant_client import models
 
-        must_not = [models.FieldCondition(key="version", match=models.MatchValue(value=keep_version))] \
+        must_not: list[models.Condition] | None = \
+            [models.FieldCondition(key="version", match=models.MatchValue(value=keep_version))] \
             if keep_version else None
         flt = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))],
                             must_not=must_not)
@@ -246,7 +254,8 @@ class ClientStore:
     def _filter(self, f: SearchFilters, live: dict[str, str]):
         from qdrant_client import models
 
-        must = [models.FieldCondition(key="version", match=models.MatchAny(any=list(live.values()) or ["-"]))]
+        must: list[models.Condition] = [
+            models.FieldCondition(key="version", match=models.MatchAny(any=list(live.values()) or ["-"]))]
         if f.doc_types:
             must.append(models.FieldCondition(key="doc_type", match=models.MatchAny(any=list(f.doc_types))))
         if f.audiences:

@@ -10,9 +10,24 @@ DocType = Literal["plan", "sector_plan", "consultation", "other"]
 Audience = Literal["public", "staff"]
 PageStatus = Literal["ok", "empty", "no_text_layer", "garbled"]
 Verdict = Literal["consistent", "conflict", "unsupported", "not_judged"]
+Against = Literal["all", "plan", "sector_plan", "consultation"]
 
-DOC_TYPES: tuple[str, ...] = ("plan", "sector_plan", "consultation", "other")
-AUDIENCES: tuple[str, ...] = ("public", "staff")
+# The vocabularies, each once, with the Japanese labels the CLI, the UI and the reports show.
+# Document types in plan-hierarchy order (where-covered lists documents in this order).
+DOC_TYPE_LABELS: dict[str, str] = {"plan": "総合計画", "sector_plan": "個別計画",
+                                   "consultation": "意見募集・会議録", "other": "その他"}
+AUDIENCE_LABELS: dict[str, str] = {"public": "公開", "staff": "庁内限り"}
+VERDICT_LABELS: dict[str, str] = {"consistent": "整合", "conflict": "相違あり", "unsupported": "根拠なし",
+                                  "not_judged": "判定対象外"}
+# what a draft is checked against: the label, and the document types searched (None: all)
+AGAINST_LABELS: dict[str, str] = {"all": "登録済みの全文書", "plan": "総合計画", "sector_plan": "個別計画",
+                                  "consultation": "意見募集・会議録"}
+AGAINST_TYPES: dict[str, list[str] | None] = {"all": None, "plan": ["plan"], "sector_plan": ["sector_plan"],
+                                              "consultation": ["consultation"]}
+DOC_TYPES: tuple[str, ...] = tuple(DOC_TYPE_LABELS)
+AUDIENCES: tuple[str, ...] = tuple(AUDIENCE_LABELS)
+VERDICTS: tuple[str, ...] = tuple(VERDICT_LABELS)
+AGAINST: tuple[str, ...] = tuple(AGAINST_LABELS)
 
 
 @dataclass
@@ -47,7 +62,7 @@ class LoadedDocument:
 
     @property
     def text(self) -> str:
-        return "\n".join(p.text for p in self.pages) + "\n".join(r.text for r in self.records)
+        return "\n".join([*(p.text for p in self.pages), *(r.text for r in self.records)])
 
 
 @dataclass
@@ -154,8 +169,13 @@ class SearchFilters:
 
 
 class Embedder(Protocol):
-    name: str
-    dim: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def warm_up(self) -> None: ...
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
 
@@ -166,3 +186,15 @@ class SparseEncoder(Protocol):
     def encode(self, text: str) -> tuple[list[int], list[float]]: ...
 
     def encode_query(self, text: str) -> tuple[list[int], list[float]]: ...
+
+
+class Generator(Protocol):
+    """Writes text from OpenAI-style messages: `[{"role": "system"|"user"|"assistant", "content": str}]`.
+
+    Only a whole answer is asked for: the answer engine verifies every figure and citation before
+    showing anything, so a token stream would buy nothing. `name` is recorded on each answer.
+    """
+
+    name: str
+
+    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> str: ...

@@ -1,4 +1,8 @@
-"""`plan-assistant eval answers`: key-fact accuracy, abstention accuracy, citation support."""
+"""`plan-assistant eval answers`: key-fact accuracy, citation support, false abstentions, abstention accuracy.
+
+A "not covered" on an answerable question is counted on its own (false abstention) as well as failing
+key-fact accuracy: it is the cautious failure, and the abstention threshold trades it against guesses.
+"""
 
 from __future__ import annotations
 
@@ -6,54 +10,70 @@ import argparse
 import json
 import time
 
-from eval.metrics import answer_correct, norm
+from eval.metrics import answer_correct, contains, fmt, per_split, ratio, split_of
+
+
+def answer_row(case: dict, answer: dict, seconds: float | None = None) -> dict:
+    """One case's outcome; `answer` is `Answer.to_dict()`."""
+    row = {"id": case["id"], "split": split_of(case), "answerable": bool(case.get("answer_keys")),
+           "abstained": bool(answer["abstained"]), "answer": answer["answer"][:160]}
+    if row["answerable"]:
+        row["correct"] = not row["abstained"] and answer_correct(answer["answer"], case["answer_keys"])
+        want = case.get("source_contains")
+        row["cited"] = any(contains(x.get("text", ""), want) for x in answer["citations"])
+    if seconds is not None:
+        row["seconds"] = round(seconds, 3)
+    return row
+
+
+def answer_scores(rows: list[dict]) -> dict:
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    timed = [r["seconds"] for r in rows if "seconds" in r]
+    return {
+        "key_fact_accuracy": ratio(sum(r["correct"] for r in ans), len(ans)),
+        "citation_support": ratio(sum(r["cited"] for r in ans), len(ans)),
+        "false_abstention": ratio(sum(r["abstained"] for r in ans), len(ans)),
+        "abstention_accuracy": ratio(sum(r["abstained"] for r in una), len(una)),
+        "answerable": len(ans), "unanswerable": len(una),
+        "mean_seconds": ratio(sum(timed), len(timed)),
+    }
 
 
 def score_answers(cases: list[dict], answers: dict[str, dict]) -> tuple[dict, list[dict]]:
-    answerable = [c for c in cases if c.get("answer_keys")]
-    unanswerable = [c for c in cases if not c.get("answer_keys")]
+    """Scores over all the cases (and the rows `per_split` regroups); `answers` maps case id to answer."""
+    rows = [answer_row(c, answers[c["id"]]) for c in cases]
+    return answer_scores(rows), rows
+
+
+def ask_all(svc, cases: list[dict]) -> list[dict]:
     rows = []
-    correct = supported = abstained_right = 0
     for c in cases:
-        a = answers[c["id"]]
-        if c.get("answer_keys"):
-            ok = not a["abstained"] and answer_correct(a["answer"], c["answer_keys"])
-            cited = any(norm(c["source_contains"]) in norm(x.get("text", "")) for x in a["citations"])
-            correct += ok
-            supported += cited
-            rows.append({"id": c["id"], "correct": ok, "cited": cited, "answer": a["answer"][:160]})
-        else:
-            ok = bool(a["abstained"])
-            abstained_right += ok
-            rows.append({"id": c["id"], "abstained": ok, "answer": a["answer"][:160]})
-    scores = {
-        "key_fact_accuracy": correct / max(len(answerable), 1),
-        "abstention_accuracy": abstained_right / max(len(unanswerable), 1),
-        "citation_support": supported / max(len(answerable), 1),
-        "answerable": len(answerable), "unanswerable": len(unanswerable),
-    }
-    return scores, rows
+        t = time.perf_counter()
+        answer = svc.ask(c["question"]).to_dict()
+        rows.append(answer_row(c, answer, time.perf_counter() - t))
+    return rows
+
+
+def print_answer_table(by_split: dict[str, dict]) -> None:
+    print(f"{'split':6s} {'key-facts':>9s} {'citations':>9s} {'false-abstain':>13s} {'abstain-acc':>11s} "
+          f"{'answerable':>10s} {'unanswerable':>12s} {'s/answer':>8s}")
+    for split, s in by_split.items():
+        print(f"{split:6s} {fmt(s['key_fact_accuracy'], 9)} {fmt(s['citation_support'], 9)} "
+              f"{fmt(s['false_abstention'], 13)} {fmt(s['abstention_accuracy'], 11)} {s['answerable']:10d} "
+              f"{s['unanswerable']:12d} {s['mean_seconds'] or 0:8.2f}")
 
 
 def run_answer_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
-    if getattr(args, "generator", None):
-        svc.settings.generator = args.generator
-    answers, seconds = {}, []
-    for c in cases:
-        t = time.perf_counter()
-        answers[c["id"]] = svc.ask(c["question"]).to_dict()
-        seconds.append(time.perf_counter() - t)
-    scores, rows = score_answers(cases, answers)
-    scores["generator"] = svc.generator_name
-    scores["mean_seconds"] = sum(seconds) / max(len(seconds), 1)
+    rows = ask_all(svc, cases)
+    by_split = per_split(rows, answer_scores)
+    if args.json:
+        print(json.dumps({"eval": "answers", "cases_file": args.cases, "generator": svc.generator_name,
+                          "scores": by_split, "cases": rows}, ensure_ascii=False))
+        return 0
     if args.verbose:
         for r in rows:
-            print(json.dumps(r, ensure_ascii=False))
-    if args.json:
-        print(json.dumps(scores, ensure_ascii=False))
-    else:
-        print(f"generator {scores['generator']}: key-fact accuracy {scores['key_fact_accuracy']:.3f} "
-              f"({scores['answerable']} answerable), abstention accuracy {scores['abstention_accuracy']:.3f} "
-              f"({scores['unanswerable']} unanswerable), citation support {scores['citation_support']:.3f}, "
-              f"{scores['mean_seconds']:.1f} s/answer")
+            print(json.dumps({k: v for k, v in r.items() if k != "seconds"}, ensure_ascii=False))
+    print(f"answers {args.cases}: generator {svc.generator_name}")
+    print_answer_table(by_split)
     return 0

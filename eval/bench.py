@@ -16,7 +16,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _pct(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
@@ -25,10 +25,8 @@ def bench_ingest(corpus: Path, data_dir: Path | None, reuse_cache: bool) -> dict
     from assistant.service import PlanAssistant
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp))
-        svc = PlanAssistant(settings)
-        if reuse_cache and data_dir is not None:
-            svc.embedder.cache_path = data_dir / "cache" / "vectors.sqlite"
+        cache = data_dir / "cache" / "vectors.sqlite" if reuse_cache and data_dir is not None else None
+        svc = PlanAssistant(Settings(data_dir=Path(tmp), vector_cache=cache))
         t0 = time.perf_counter()
         with svc:
             results = svc.ingest([corpus])
@@ -84,8 +82,8 @@ def bench_search(sizes: list[int], queries: int = 200, dim: int = 384, seed: int
                      store.query(None, sp, 100, SearchFilters(), live), 0.25)[:10]
                 lat.append((time.perf_counter() - t) * 1000)
             store.close()
-        rows.append({"points": n, "upsert_s": upsert_s, "optimize_s": optimize_s, "p50_ms": _pct(lat, 50),
-                     "p95_ms": _pct(lat, 95)})
+        rows.append({"points": n, "upsert_s": upsert_s, "optimize_s": optimize_s, "p50_ms": percentile(lat, 50),
+                     "p95_ms": percentile(lat, 95)})
     return rows
 
 
@@ -104,8 +102,8 @@ def bench_query_encoding(questions: list[str]) -> dict:
         t = time.perf_counter()
         bm25.encode_query(q)
         sparse_ms.append((time.perf_counter() - t) * 1000)
-    return {"embed_p50_ms": statistics.median(dense_ms), "embed_p95_ms": _pct(dense_ms, 95),
-            "bm25_p50_ms": statistics.median(sparse_ms), "bm25_p95_ms": _pct(sparse_ms, 95)}
+    return {"embed_p50_ms": statistics.median(dense_ms), "embed_p95_ms": percentile(dense_ms, 95),
+            "bm25_p50_ms": statistics.median(sparse_ms), "bm25_p95_ms": percentile(sparse_ms, 95)}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -8,18 +8,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from eval.bench import percentile
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples"
 
 
-def _p(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
 
 
 def _generators(settings, which: list[str]):
     """(name, generator or None, cleanup) for each requested generator that can run here."""
-    from assistant.llm import LlamaCppGenerator, OpenAICompatGenerator, ServerProcess, ensure_model_file
+    from assistant.llm import LlamaCppGenerator, OpenAICompatGenerator, ensure_model_file
+    from eval.llm_server import ServerProcess
 
     for name in which:
         if name == "extractive":
@@ -47,7 +46,8 @@ def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
     from assistant.config import Settings
     from assistant.service import PlanAssistant
 
-    cases = [json.loads(x) for x in (SAMPLES / "sample_qa.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    lines = (SAMPLES / "sample_qa.jsonl").read_text(encoding="utf-8").splitlines()
+    cases = [json.loads(x) for x in lines if x]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(args.data_dir) if args.data_dir else Path("data")
         settings = Settings(data_dir=Path(tmp), vector_cache=base / "cache" / "vectors.sqlite",
@@ -56,10 +56,12 @@ def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
             svc.ingest([SAMPLES / "docs"], manifest=SAMPLES / "docs" / "manifest.json")
             if "answers" in what:
                 print("answer latency on the sample documents (first event = first verified text shown)")
-                print(f"{'generator':45s} {'first p50':>9s} {'first p95':>9s} {'full p50':>8s} {'full p95':>8s}")
+                print(f"{'generator':45s} {'first p50':>9s} {'first p95':>9s} "
+                      f"{'full p50':>8s} {'full p95':>8s}")
                 settings_models = Settings(data_dir=base, generator="extractive")
                 for name, gen, cleanup in _generators(settings_models, ["extractive", "local", "openai"]):
-                    engine = AnswerEngine(svc.search, svc.sparse, svc.registry, svc.embedder, gen)
+                    engine = AnswerEngine(svc.search, svc.tokenizer, svc.term_stats, svc.embedder, gen,
+                                          threshold=svc.settings.abstain_threshold)
                     first, full = [], []
                     for c in cases:
                         t0 = time.perf_counter()
@@ -69,18 +71,16 @@ def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
                                 t_first = time.perf_counter() - t0
                         full.append(time.perf_counter() - t0)
                         first.append(t_first or full[-1])
-                    print(f"{name:45s} {_p(first, 50):8.2f}s {_p(first, 95):8.2f}s {_p(full, 50):7.2f}s "
-                          f"{_p(full, 95):7.2f}s")
+                    print(f"{name:45s} {percentile(first, 50):8.2f}s {percentile(first, 95):8.2f}s "
+                          f"{percentile(full, 50):7.2f}s {percentile(full, 95):7.2f}s")
                     if cleanup:
                         cleanup()
             if "check" in what:
-                from assistant.consistency import check_draft
-
                 planted = json.loads((SAMPLES / "planted.json").read_text(encoding="utf-8"))
                 draft = "\n".join(p["draft"] for p in planted)
                 statements = (draft + "\n") * max(1, 100 // len(planted))
                 t0 = time.perf_counter()
-                report = check_draft(svc, statements, "all")
+                report = svc.check(statements, "all")
                 took = time.perf_counter() - t0
                 n = len(report.to_dict()["statements"])
                 print(f"draft check: {n} statements in {took:.1f} s ({n / took:.1f} statements/s)")

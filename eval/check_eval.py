@@ -1,4 +1,4 @@
-"""`plan-assistant eval check CASES.jsonl`: verdict P/R/F1, macro-F1 and evidence accuracy.
+"""`plan-assistant eval check CASES.jsonl`: verdict P/R/F1, macro-F1 and evidence accuracy, per split.
 
 Each case's draft is checked as a whole (`combined_verdict`: any conflict, else any consistent,
 else unsupported). Evidence accuracy counts the consistent and conflict cases whose shown evidence
@@ -11,72 +11,68 @@ import argparse
 import json
 import time
 
-from assistant.consistency import check_draft, combined_verdict
-from eval.metrics import norm, prf
+from assistant.check import combined_verdict
+from eval.metrics import contains, fmt, per_split, prf, ratio, same_doc, split_of
 
 LABELS = ["consistent", "conflict", "unsupported"]
 
 
 def evidence_hit(evidence: list[dict], case: dict) -> bool:
-    want = norm(case.get("evidence_contains") or "")
-    return bool(want) and any(
-        e.get("doc") == case.get("doc") and want in norm(e.get("text", "")) for e in evidence
-    )
+    want = case.get("evidence_contains")
+    return any(same_doc(e.get("doc"), case.get("doc")) and contains(e.get("text", ""), want)
+               for e in evidence)
+
+
+def check_scores(details: list[dict]) -> dict:
+    """P/R/F1 from the rows `evaluate_check` returns; evidence over the rows that have some to find."""
+    scores = prf([d["expected"] for d in details], [d["verdict"] for d in details], LABELS)
+    hits = [d["evidence_hit"] for d in details if d["evidence_hit"] is not None]
+    scores.update(evidence_accuracy=ratio(sum(hits), len(hits)), evidence_found=sum(hits),
+                  evidence_cases=len(hits), cases=len(details))
+    return scores
 
 
 def evaluate_check(svc, cases: list[dict], against: str = "all") -> tuple[dict, list[dict]]:
-    expected, predicted, details, hits = [], [], [], []
+    """Scores over all the cases, and one row per case (with its split) for `per_split`."""
+    details = []
     started = time.perf_counter()
     for case in cases:
-        report = check_draft(svc, case["draft"], against, gaps=False)
+        report = svc.check(case["draft"], against, gaps=False)
         verdict, result = combined_verdict(report)
         evidence = [e.to_dict() for e in result.evidence] if result else []
-        expected.append(case["expected"])
-        predicted.append(verdict)
-        hit = None
-        if case["expected"] in ("consistent", "conflict"):
-            hit = evidence_hit(evidence, case)
-            hits.append(hit)
-        details.append(
-            {
-                "id": case.get("id"),
-                "expected": case["expected"],
-                "verdict": verdict,
-                "evidence_hit": hit,
-                "explanation": result.explanation if result else "",
-                "evidence": [f"{e['doc']}:{e['page']}" for e in evidence],
-            }
-        )
-    scores = prf(expected, predicted, LABELS)
-    scores["evidence_accuracy"] = sum(hits) / len(hits) if hits else 0.0
-    scores["evidence_cases"] = len(hits)
-    scores["cases"] = len(cases)
+        hit = evidence_hit(evidence, case) if case["expected"] in ("consistent", "conflict") else None
+        details.append({
+            "id": case.get("id"), "split": split_of(case), "expected": case["expected"], "verdict": verdict,
+            "evidence_hit": hit, "explanation": result.explanation if result else "",
+            "evidence": [f"{e['doc']}:{e['page']}" for e in evidence],
+        })
+    scores = check_scores(details)
     scores["seconds"] = round(time.perf_counter() - started, 2)
     return scores, details
 
 
 def run_check_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
-    scores, details = evaluate_check(svc, cases, getattr(args, "against", None) or "all")
+    against = getattr(args, "against", None) or "all"
+    scores, details = evaluate_check(svc, cases, against)
+    by_split = per_split(details, check_scores)
     if getattr(args, "json", False):
-        print(json.dumps({"scores": scores, "cases": details}, ensure_ascii=False))
+        print(json.dumps({"eval": "check", "cases_file": args.cases, "against": against,
+                          "seconds": scores["seconds"], "scores": by_split, "cases": details},
+                         ensure_ascii=False))
         return 0
     if getattr(args, "verbose", False):
         for d in details:
             mark = "ok " if d["verdict"] == d["expected"] else "NG "
-            ev = (
-                ""
-                if d["evidence_hit"] is None
-                else (" evidence ok" if d["evidence_hit"] else " evidence MISSED")
-            )
+            ev = {None: "", True: " evidence ok", False: " evidence MISSED"}[d["evidence_hit"]]
             got = f"expected {d['expected']}, got {d['verdict']}{ev}"
-            print(f"  {mark}{d['id']}: {got}  {d['explanation'][:90]}")
-    print(f"{'verdict':12s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'support':>8s}")
-    for label in LABELS:
-        s = scores[label]
-        print(f"{label:12s} {s['precision']:9.3f} {s['recall']:7.3f} {s['f1']:6.3f} {s['support']:8d}")
-    print(
-        f"macro-F1 {scores['macro_f1']:.3f}   evidence accuracy {scores['evidence_accuracy']:.3f} "
-        f"({scores['evidence_cases']} consistent/conflict cases)   "
-        f"{scores['cases']} cases, {scores['seconds']}s"
-    )
+            print(f"  {mark}{d['id']} [{d['split']}]: {got}  {d['explanation'][:90]}")
+    print(f"check {args.cases} against {against}: {scores['cases']} cases, {scores['seconds']}s")
+    print(f"{'split':6s} {'verdict':12s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'support':>8s}")
+    for split, s in by_split.items():
+        for label in LABELS:
+            c = s[label]
+            print(f"{split:6s} {label:12s} {c['precision']:9.3f} {c['recall']:7.3f} {c['f1']:6.3f} "
+                  f"{c['support']:8d}")
+        print(f"{split:6s} macro-F1 {s['macro_f1']:.3f}   evidence accuracy {fmt(s['evidence_accuracy'], 5)} "
+              f"({s['evidence_found']}/{s['evidence_cases']} consistent/conflict cases)")
     return 0

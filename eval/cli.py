@@ -1,4 +1,8 @@
-"""`plan-assistant eval search|answers|check CASES.jsonl`: metrics over the current index."""
+"""`plan-assistant eval search|answers|multiturn|check CASES.jsonl`: metrics over the current index.
+
+Every command reports the `tune` split, the `check` split and all cases: weights, thresholds and word
+lists were fitted on `tune`, so `check` is the figure that estimates unseen documents and questions.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +10,104 @@ import argparse
 import json
 from pathlib import Path
 
-from eval.metrics import is_hit, retrieval_scores
+from assistant.cli.common import open_service
+from assistant.types import AGAINST
+from eval.metrics import fmt, is_hit, per_split, retrieval_scores, split_of
+
+MODES = ("sparse", "dense", "rrf", "hybrid")
 
 
 def read_cases(path: str) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    from assistant.errors import PlanAssistantError
+
+    if not Path(path).is_file():
+        raise PlanAssistantError(f"cases file not found: {path}")
+    cases = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            cases += [json.loads(line)] if line.strip() else []
+        except ValueError as exc:
+            raise PlanAssistantError(f"{path}:{n}: not JSON ({exc})") from None
+    return cases
+
+
+def search_scores(rows: list[dict]) -> dict:
+    return retrieval_scores([r["hits"] for r in rows])
 
 
 def eval_search(svc, cases: list[dict], mode: str = "hybrid", k: int = 10) -> tuple[dict, list[dict]]:
+    """Scores over the answerable cases, and one row per case (split, relevance by rank) for `per_split`."""
     answerable = [c for c in cases if c.get("answer_keys") and c.get("source_contains") and c.get("doc")]
-    ranked, details = [], []
+    details = []
     for case in answerable:
         passages = [p.to_dict() for p in svc.search(case["question"], k=k, mode=mode)]
         hits = [is_hit(p, case) for p in passages]
-        ranked.append(hits)
         rank = hits.index(True) + 1 if True in hits else None
-        details.append({"id": case["id"], "rank": rank, "top": [f"{p['doc']}:{p['page']}" for p in passages[:3]]})
-    return retrieval_scores(ranked), details
+        details.append({"id": case["id"], "split": split_of(case), "mode": mode, "rank": rank, "hits": hits,
+                        "top": [f"{p['doc']}:{p['page']}" for p in passages[:3]]})
+    return search_scores(details), details
+
+
+def run_search_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        from assistant.errors import BadRequest
+
+        raise BadRequest(f"unknown search mode {', '.join(unknown)}: choose from {','.join(MODES)}")
+    by_mode, rows = {}, []
+    for mode in modes:
+        _, details = eval_search(svc, cases, mode)
+        by_mode[mode] = per_split(details, search_scores)
+        rows += details
+    splits = list(next(iter(by_mode.values()), {}))
+    scores = {split: {mode: by_mode[mode][split] for mode in modes} for split in splits}
+    if args.json:
+        print(json.dumps({"eval": "search", "cases_file": args.cases, "scores": scores, "cases": rows},
+                         ensure_ascii=False))
+        return 0
+    if args.verbose:
+        for d in rows:
+            print(f"  {d['mode']:7s} {d['id']} [{d['split']}]: rank {d['rank']}  top {d['top']}")
+    print(f"search {args.cases}: answerable cases; sparse (BM25) is the baseline")
+    print(f"{'split':6s} {'mode':8s} {'hit@1':>6s} {'hit@5':>6s} {'MRR@10':>7s} {'nDCG@10':>8s} "
+          f"{'cases':>6s}")
+    for split, per_mode in scores.items():
+        for mode, s in per_mode.items():
+            print(f"{split:6s} {mode:8s} {fmt(s['hit@1'])} {fmt(s['hit@5'])} {fmt(s['mrr@10'], 7)} "
+                  f"{fmt(s['ndcg@10'], 8)} {s['cases']:6d}")
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.cli import _service
-
     cases = read_cases(args.cases)
-    with _service(args) as svc:
+    # a generator choice goes into the Settings (validated), not patched into a started service
+    generator = args.generator if args.what in ("answers", "multiturn") else None
+    with open_service(args, generator=generator) as svc:
         if args.what == "search":
-            rows = {}
-            for mode in args.modes.split(","):
-                scores, details = eval_search(svc, cases, mode)
-                rows[mode] = scores
-                if args.verbose:
-                    for d in details:
-                        print(f"  {mode:7s} {d['id']}: rank {d['rank']}  top {d['top']}")
-            if args.json:
-                print(json.dumps(rows, ensure_ascii=False))
-            else:
-                print(f"{'mode':8s} {'hit@1':>6s} {'hit@5':>6s} {'MRR@10':>7s} {'nDCG@10':>8s}  cases")
-                for mode, s in rows.items():
-                    print(f"{mode:8s} {s['hit@1']:6.3f} {s['hit@5']:6.3f} {s['mrr@10']:7.3f} {s['ndcg@10']:8.3f}  {s['cases']}")
-            return 0
+            return run_search_eval(args, svc, cases)
         if args.what == "answers":
             from eval.answer_eval import run_answer_eval
 
             return run_answer_eval(args, svc, cases)
+        if args.what == "multiturn":
+            from eval.multiturn_eval import run_multiturn_eval
+
+            return run_multiturn_eval(args, svc, cases)
         from eval.check_eval import run_check_eval
 
         return run_check_eval(args, svc, cases)
 
 
 def add_eval_parser(sub) -> None:
-    p = sub.add_parser("eval", help="evaluate on cases (search, answers, check)")
-    p.add_argument("what", choices=("search", "answers", "check"))
+    p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check), per split")
+    p.add_argument("what", choices=("search", "answers", "multiturn", "check"))
     p.add_argument("cases")
-    p.add_argument("--modes", default="sparse,dense,rrf,hybrid", help="search modes to compare")
-    p.add_argument("--generator", help="answers: extractive | local | openai (default: configured)")
-    p.add_argument("--against", choices=("sector_plan", "plan", "consultation", "all"), default="all",
+    p.add_argument("--modes", default=",".join(MODES), help="search modes (sparse = BM25 baseline)")
+    p.add_argument("--generator", choices=("auto", "extractive", "local", "openai"),
+                   help="answers, multiturn: the generator (default: configured)")
+    p.add_argument("--against", choices=AGAINST, default="all",
                    help="check: the documents drafts are checked against")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--verbose", "-v", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON document: scores per split, case rows")
+    p.add_argument("--verbose", "-v", action="store_true", help="per-case lines before the table")
     p.set_defaults(func=cmd_eval)

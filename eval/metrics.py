@@ -1,21 +1,63 @@
-"""Metrics by the rule in the evaluation README: NFKC, all whitespace deleted, substring containment."""
+"""Metrics by the rule in the evaluation README: NFKC, all whitespace deleted, substring containment.
+
+Every command scores per-case rows with one pure function and reports it per split (`per_split`), because
+the figure that counts is the one on `check`: cases nothing was fitted on.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 import unicodedata
+from collections.abc import Callable
+from pathlib import PurePosixPath
 
 _WS = re.compile(r"\s+")
+# The loader's SUPPORTED_SUFFIXES (ingest/load.py; a test keeps them in step) and office formats a case
+# writer may name. Only these are cut off: a document id may itself contain a dot ("plan_v1.2").
+DOC_SUFFIXES = frozenset({".pdf", ".html", ".htm", ".txt", ".md", ".csv", ".xlsx", ".xls", ".docx"})
+SPLITS = ("tune", "check")
 
 
 def norm(text: str) -> str:
     return _WS.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
+def doc_stem(doc: str | None) -> str | None:
+    """`doc` is a file stem; a file name with a document extension compares by its stem."""
+    p = PurePosixPath(doc or "")
+    return p.stem if doc and p.suffix.lower() in DOC_SUFFIXES else doc
+
+
+def same_doc(got: str | None, want: str | None) -> bool:
+    return bool(want) and doc_stem(got) == doc_stem(want)
+
+
+def contains(text: str, want: str | None) -> bool:
+    w = norm(want or "")
+    return bool(w) and w in norm(text)
+
+
 def is_hit(passage: dict, case: dict) -> bool:
     """A passage is a hit when it contains the case's source text and comes from its document."""
-    return passage.get("doc") == case.get("doc") and norm(case["source_contains"]) in norm(passage.get("text", ""))
+    return same_doc(passage.get("doc"), case.get("doc")) and contains(passage.get("text", ""),
+                                                                        case.get("source_contains"))
+
+
+def split_of(case: dict) -> str:
+    """Cases without a split were written for tuning: counting them as `check` would flatter it."""
+    return case.get("split") or "tune"
+
+
+def per_split(rows: list[dict], score: Callable[[list[dict]], dict]) -> dict[str, dict]:
+    """`score` over each split's rows (rows carry `split`), then over all: tune, check, others, all.
+
+    A split without cases is left out rather than shown as zeros."""
+    names = [s for s in SPLITS if any(r["split"] == s for r in rows)]
+    names += sorted({r["split"] for r in rows} - set(SPLITS))
+    out = {s: score([r for r in rows if r["split"] == s]) for s in names}
+    out["all"] = score(rows)
+    return out
 
 
 def retrieval_scores(ranked_hits: list[list[bool]]) -> dict[str, float]:
@@ -37,6 +79,11 @@ def answer_correct(answer: str, keys: list[list[str]]) -> bool:
     return all(any(norm(alt) in a for alt in group) for group in keys)
 
 
+def ratio(num: int | float, den: int) -> float | None:
+    """None, not 0.0, when there is nothing to count: an empty class is no failure."""
+    return num / den if den else None
+
+
 def prf(expected: list[str], predicted: list[str], labels: list[str]) -> dict:
     out: dict = {}
     for lab in labels:
@@ -47,5 +94,12 @@ def prf(expected: list[str], predicted: list[str], labels: list[str]) -> dict:
         rec = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
         out[lab] = {"precision": prec, "recall": rec, "f1": f1, "support": tp + fn}
-    out["macro_f1"] = sum(out[lab]["f1"] for lab in labels) / len(labels)
+    # over the classes that occur (expected or predicted), as scikit-learn does: a small split without,
+    # say, unsupported cases is not marked down for a class it could not get right
+    present = [lab for lab in labels if lab in expected or lab in predicted] or labels
+    out["macro_f1"] = sum(out[lab]["f1"] for lab in present) / len(present)
     return out
+
+
+def fmt(x: float | None, width: int = 6) -> str:
+    return f"{x:{width}.3f}" if x is not None else f"{'-':>{width}s}"

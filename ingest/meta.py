@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from assistant.errors import BadRequest
+from assistant.text.facts import extract_facts
 from assistant.types import AUDIENCES, DOC_TYPES, DocumentMeta, LoadedDocument
 
 _PLAN = re.compile(r"総合計画|基本構想|基本計画|実施計画")
@@ -49,8 +50,6 @@ def infer_type(title: str, text: str, filename: str) -> str:
 
 def infer_period(text: str) -> tuple[int | None, int | None]:
     """The first plan period stated near the start of the text, as Western fiscal years."""
-    from assistant.facts import extract_facts
-
     for fact in extract_facts(text[:6000]):
         if fact.kind == "period" and isinstance(fact.value, tuple):
             start, end = fact.value

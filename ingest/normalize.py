@@ -15,6 +15,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from assistant.text.layout import (
+    DOT_LEADER,
+    LINE_BULLETS,
+    LINE_MARKER,
+    LONE_NUMBER_LINE,
+    MARKER_PREFIX,
+    NUMBERED_LINE,
+    PAGE_NUMBER_LINE,
+)
 from assistant.types import PageStatus
 
 # --- character classes -------------------------------------------------------------
@@ -46,35 +55,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029
 
 # --- line patterns ----------------------------------------------------------------
 
-_BULLETS = "◇◆■□●○◎・▼▽▲△▶►‣※★☆【〔<≪《"
-_CIRCLED = "\u2460-\u2473\u24b6-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32bf"
-_COUNTER = "年月日度人件回%円歳ヶか箇時分秒万億千百十倍点名社校戸"
-_HEADING = re.compile(
-    r"(?:#{1,8}\s"  # markdown / HTML headings
-    r"|\|\s"  # table rows
-    r"|[-*+]\s"  # markdown list items
-    r"|第[0-9一二三四五六七八九十百]+[部編章節款項条]"
-    rf"|\d{{1,2}}(?:\.\d{{1,2}})*(?:\s++|[.、．](?!\d))(?![{_COUNTER}])"  # 1 / 1.2 / 1.
-    r"|[(][0-9a-zA-Zア-ンｱ-ﾝ一二三四五六七八九十]{1,3}[)]"  # (1) (ア) (a)
-    r"|\d{1,2}[)]"  # 1)
-    r"|[ア-ン]\s"  # ア
-    rf"|[{_CIRCLED}]"
-    rf"|[{_BULLETS}]"
-    r")"
-)
-_HEADING_PREFIX = re.compile(  # markers whose following space is kept: "## 第1章 総論", "ア 対応"
-    rf"(?:#{{1,8}}\s+)?(?:第[0-9一二三四五六七八九十百]+[部編章節款項]\s+|\d{{1,2}}(?:\.\d{{1,2}})*\s++(?![{_COUNTER}])"
-    r"|[ア-ン]\s+)?"
-)
-_NUMBERED = re.compile(
-    r"(?:第[0-9一二三四五六七八九十百]+[部編章節款項条]|\d{1,2}(?:\.\d{1,2})*\s"
-    r"|[(][0-9a-zA-Zア-ン一二三四五六七八九十]{1,3}[)]|\d{1,2}[)]|[ア-ン]\s|#)"
-)
-_PAGE_NUMBER_LINE = re.compile(
-    r"^\s*(?:[-–—―ー]\s*\d{1,4}\s*[-–—―ー]|\d{1,4}\s*/\s*\d{1,4}|[Pp]\.?\s*\d{1,4}|\d{1,4}\s*ページ)\s*$"
-)
-_LONE_NUMBER_LINE = re.compile(r"^\s*\d{1,4}\s*$")
-_DOT_LEADER = re.compile(r"(?:[・･.‥…⋯·]\s?){4,}|[-−―─_]{6,}")
 _FULL_STOP = "。．!?"
 _SENTENCE_END = "」』)】〕:;"
 _HIRAGANA = re.compile("[\u3041-\u3093]")
@@ -104,15 +84,15 @@ def _nfkc(text: str) -> str:
 
 def is_heading_line(line: str) -> bool:
     """True when a (stripped) line starts like a heading, a list item or a table row."""
-    return bool(_HEADING.match(line))
+    return bool(LINE_MARKER.match(line))
 
 
 def _clean_line(line: str) -> str:
     if not line.lstrip().startswith("|"):  # keep markdown table rules
-        line = _DOT_LEADER.sub(" ", line)
+        line = DOT_LEADER.sub(" ", line)
     line = _FAKE_BOLD_RUN.sub(r"\1", _FAKE_BOLD.sub(r"\1", line))
     line = line.strip()
-    m = _HEADING_PREFIX.match(line)
+    m = MARKER_PREFIX.match(line)
     prefix, rest = re.sub(r"\s+", " ", m.group()) if m else "", line[m.end() :] if m else line
     rest = _NUM_SPACE.sub("", _JA_SPACE.sub("", rest))
     rest = re.sub(r"[ \t]{2,}", " ", rest)
@@ -134,10 +114,10 @@ def undouble_spacing(text: str) -> str:
 
 
 def _drop_page_numbers(lines: list[str]) -> list[str]:
-    lines = [ln for ln in lines if not _PAGE_NUMBER_LINE.match(ln)]
+    lines = [ln for ln in lines if not PAGE_NUMBER_LINE.match(ln)]
     filled = [i for i, ln in enumerate(lines) if ln.strip()]
     for i in {filled[0], filled[-1]} if filled else set():
-        if _LONE_NUMBER_LINE.match(lines[i]):
+        if LONE_NUMBER_LINE.match(lines[i]):
             lines[i] = ""
     return lines
 
@@ -158,11 +138,11 @@ def _should_join(prev: str, nxt: str, nxt_indented: bool, full: int) -> bool:
     if not prev or not nxt or is_heading_line(nxt) or nxt[0] == "#":
         return False
     last, first = prev[-1], nxt[0]
-    if last in _FULL_STOP or _NUMBERED.match(prev) or prev.startswith("|"):
+    if last in _FULL_STOP or NUMBERED_LINE.match(prev) or prev.startswith("|"):
         return last in _CONTINUES  # a sentence end, a heading or a table row keeps its line
     if _HIRAGANA.match(first):
         return True  # no paragraph or heading starts with a particle: 「…」\nに関する
-    if nxt_indented and prev[0] not in _BULLETS:
+    if nxt_indented and prev[0] not in LINE_BULLETS:
         return False  # an indented line starts a paragraph, unless it hangs under a bullet
     if last in _SENTENCE_END or (last not in _CONTINUES and _width(prev) < 0.7 * full):
         return False  # a short line ended for a reason

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from assistant.errors import PlanAssistantError, UnreadableDocument
 from assistant.store import IndexPoint, Store, point_id
-from assistant.types import Chunk, DocumentMeta
+from assistant.types import Chunk, DocumentMeta, Embedder, SparseEncoder
 from ingest.chunk import chunk_document
-from ingest.load import load_file
+from ingest.load import MAX_FILE_BYTES, check_size, load_file
 from ingest.meta import build_meta
+from ingest.readers.pdf import NEEDS_OCR, needs_ocr
 from ingest.registry import Registry
 
 
@@ -44,8 +45,8 @@ def index_text(meta: DocumentMeta, chunk: Chunk) -> str:
 
 
 class Indexer:
-    def __init__(self, store: Store, embedder, sparse, registry: Registry, chunk_chars: int = 400,
-                 max_file_bytes: int = 200 * 1024 * 1024) -> None:
+    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder, registry: Registry, chunk_chars: int = 400,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
         self.store, self.embedder, self.sparse, self.registry = store, embedder, sparse, registry
         self.chunk_chars = chunk_chars
         self.max_file_bytes = max_file_bytes
@@ -62,8 +63,7 @@ class Indexer:
             return IngestResult(str(path), doc_id, "failed", f"cannot read file: {exc.strerror or exc}")
 
     def _ingest(self, path: Path, doc_id: str, overrides: dict) -> IngestResult:
-        if path.stat().st_size > self.max_file_bytes:
-            load_file(path, max_bytes=self.max_file_bytes)  # raises TooLarge with the reason
+        check_size(path, self.max_file_bytes)  # before hashing a 2 GB file
         content_hash = file_hash(path)
         version = hashlib.sha256(
             (content_hash + json.dumps(overrides, sort_keys=True, ensure_ascii=False)).encode()).hexdigest()[:20]
@@ -71,12 +71,9 @@ class Indexer:
         if current and current[0] == version:
             return IngestResult(str(path), doc_id, "skipped", "unchanged", current[1].pages, current[1].chunks)
         doc = load_file(path, max_bytes=self.max_file_bytes)
-        warnings = list(doc.warnings)
-        no_text = [p.number for p in doc.pages if p.status == "no_text_layer"]
-        if doc.pages and no_text and not any(p.status == "ok" for p in doc.pages) and not doc.records:
-            raise UnreadableDocument("no text layer on any page (needs OCR): run OCR on the PDF and ingest it again")
-        if no_text:
-            warnings.append(f"pages {_ranges(no_text)}: no text layer (needs OCR)")
+        if needs_ocr(doc):  # a scan: loading it is fine (the reviewer reads it), indexing it is pointless
+            raise UnreadableDocument(NEEDS_OCR)
+        warnings = list(doc.warnings)  # pages without a text layer are named there
         meta = build_meta(doc, path, doc_id, overrides)
         chunks = chunk_document(doc, doc_id, target=self.chunk_chars, maximum=int(self.chunk_chars * 1.5))
         if not chunks:
@@ -109,18 +106,6 @@ class Indexer:
         found = self.registry.remove(doc_id)
         self.store.delete_doc(doc_id)
         return found
-
-
-def _ranges(nums: list[int]) -> str:
-    out, start, prev = [], nums[0], nums[0]
-    for n in nums[1:] + [None]:  # type: ignore[list-item]
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
-    return ",".join(out)
 
 
 ProgressFn = Callable[[IngestResult], None]

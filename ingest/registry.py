@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from assistant.errors import StoreUnavailable
 from assistant.types import DocumentMeta
 
 
@@ -42,7 +43,7 @@ class Registry:
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
-            raise RuntimeError("registry not open")
+            raise StoreUnavailable("the document registry is not open: start the service first")
         return self._db
 
     def live(self) -> dict[str, str]:

@@ -1,21 +1,17 @@
-"""Shared fixtures: a network firewall, the real corpus location, one service per session."""
+"""Shared fixtures: a network firewall, the real corpus ingested once per session. Helpers: tests/helpers.py."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import socket
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import require_corpus, service_settings
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
-EVAL = SHARED / "eval"
 
 
 def _is_local(address) -> bool:
@@ -51,39 +47,13 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
 
 
-def require_corpus() -> Path:
-    if not CORPUS.exists():
-        pytest.skip(f"real documents not found at {CORPUS} (../shared/corpus): corpus tests skipped")
-    return CORPUS
-
-
-TEST_VECTOR_CACHE = Path.home() / ".cache" / "plan-assistant-tests" / "vectors.sqlite"
-SAMPLE_DOCS = REPO / "assistant" / "samples" / "docs"
-
-
-def sample_service(data_dir: Path, **overrides):
-    """A started service over the bundled sample documents (extractive answers, shared vector cache)."""
-    from assistant.config import Settings
-    from assistant.service import PlanAssistant
-
-    settings = Settings(**{"data_dir": data_dir, "vector_cache": TEST_VECTOR_CACHE, "generator": "extractive",
-                           **overrides})
-    svc = PlanAssistant(settings).start()
-    results = svc.ingest([SAMPLE_DOCS], manifest=SAMPLE_DOCS / "manifest.json")
-    assert not [r for r in results if r.status == "failed"], results
-    return svc
-
-
 @pytest.fixture(scope="session")
 def corpus_svc(tmp_path_factory):
     """The whole real corpus ingested once per test session (vectors cached between sessions)."""
     corpus = require_corpus()
-    from assistant.config import Settings
     from assistant.service import PlanAssistant
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus"), vector_cache=TEST_VECTOR_CACHE,
-                        generator="extractive")
-    svc = PlanAssistant(settings).start()
+    svc = PlanAssistant(service_settings(tmp_path_factory.mktemp("corpus"))).start()
     svc.corpus_results = svc.ingest([corpus])
     yield svc
     svc.close()

@@ -1,5 +1,6 @@
+from assistant.text.layout import heading_style
 from assistant.types import LoadedDocument, Page, Record
-from ingest.chunk import chunk_document, heading_style
+from ingest.chunk import chunk_document
 
 
 def _doc(*pages: str, records=()) -> LoadedDocument:

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from assistant.check import check_draft, combined_verdict
+from assistant.check.compare import compare_values
+from assistant.check.statements import split_statements
+from assistant.check.values import values_of
 from assistant.cli import main
-from assistant.consistency import check_draft, combined_verdict, compare_values, values_of
 from assistant.errors import BadRequest
-from assistant.facts import canonical_tokens
 from assistant.samples import PLANTED
-from assistant.statements import split_sentences, split_statements
+from assistant.text.facts import canonical_tokens
+from assistant.text.sentences import units
 from eval.metrics import norm
-from tests.conftest import EVAL, TEST_VECTOR_CACHE, sample_service
+from tests.helpers import EVAL, TEST_VECTOR_CACHE, sample_service
 
 PLAN = "midorino_sogo_keikaku_kouki_soan"  # the comprehensive plan draft: it contains the planted errors
 CASES = json.loads(Path(PLANTED).read_text(encoding="utf-8"))
@@ -232,7 +235,7 @@ def test_split_statements_keeps_sections_items_and_wrapped_lines():
     assert st[0].section == "第１章　総論 > １　計画の期間"
     assert [s.kind for s in st] == ["sentence", "sentence", "item", "item", "row"]
     wrapped = "若い世代を対象としたワークショップなどを実施し、これまでの市の取組や今後\n\nの取組などに対する意向を把握します。"
-    assert split_sentences(wrapped + "（担当課：企画課）") == [
+    assert [u.text for u in units(wrapped + "（担当課：企画課）")] == [
         wrapped.replace("\n", ""),
         "（担当課：企画課）",
     ]

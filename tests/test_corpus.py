@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EVAL
+from tests.helpers import EVAL
 
 pytestmark = pytest.mark.corpus
 

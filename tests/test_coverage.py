@@ -9,9 +9,10 @@ import json
 import pytest
 
 from assistant.cli import main
-from assistant.coverage import HIERARCHY, to_table_csv, where_covered
 from assistant.errors import BadRequest
-from tests.conftest import TEST_VECTOR_CACHE, sample_service
+from assistant.types import DOC_TYPES
+from assistant.where import to_table_csv, where_covered
+from tests.helpers import TEST_VECTOR_CACHE, sample_service
 
 PLAN = "midorino_sogo_keikaku_kouki_soan"
 FUKUSHI = "midorino_chiiki_fukushi_keikaku"
@@ -30,7 +31,7 @@ def test_groups_by_document_in_plan_hierarchy_order_with_pages(svc):
     assert set(d) == {"measure", "documents"} and d["measure"] == "地域支え合い協議会の設置"
     docs = [x["doc"] for x in d["documents"]]
     assert docs[:2] == [PLAN, FUKUSHI]
-    ranks = [HIERARCHY.index(x["type"]) for x in d["documents"]]
+    ranks = [DOC_TYPES.index(x["type"]) for x in d["documents"]]
     assert ranks == sorted(ranks)
     assert len(docs) == len(set(docs))  # one entry per document
     for doc in d["documents"]:

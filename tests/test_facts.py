@@ -10,17 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.facts import (
+from assistant.text.facts import (
     Fact,
-    Role,
     canonical_tokens,
     compare_facts,
-    compare_roles,
     extract_facts,
-    extract_roles,
-    holders_equal,
     values_equal,
 )
+from assistant.text.roles import Role, compare_roles, extract_roles, holders_equal
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAKU = SHARED / "corpus" / "saku" / "saku_kouki_kihonkeikaku_sakutei_houshin.txt"

@@ -17,20 +17,21 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import Settings
 from assistant.errors import BadRequest, ConfigError, ModelUnavailable
 from assistant.llm import (
     BUNDLED_MODELS,
     BundledModel,
     LlamaCppGenerator,
     OpenAICompatGenerator,
-    ServerProcess,
     bundled_available,
     ensure_model_file,
-    free_port,
     join_parts,
     llama_cpp_available,
+    make_generator,
     part_paths,
 )
+from eval.llm_server import ServerProcess, free_port
 
 SMALL = "qwen2.5-0.5b"
 CACHE = Path(__file__).resolve().parent / ".cache" / "models"
@@ -206,15 +207,6 @@ def test_local_generator_answers_in_japanese_and_follows_the_input(local):
 
 @needs_llama
 @needs_parts
-def test_stream_yields_pieces_that_add_up_to_the_chat_answer(local):
-    pieces = list(local.stream(repeat("みなと"), max_tokens=24))
-
-    assert len(pieces) > 1
-    assert "".join(pieces) == local.chat(repeat("みなと"), max_tokens=24)  # temperature 0: same text
-
-
-@needs_llama
-@needs_parts
 def test_one_generator_serves_concurrent_requests(local):
     words = ["さくら", "図書館", "つばき"]
     alone = {word: local.chat(repeat(word), max_tokens=16) for word in words}
@@ -244,8 +236,6 @@ def test_prompt_longer_than_the_context_is_a_bad_request(local):
     too_long = [{"role": "user", "content": "計画書の本文。" * 800}]
     with pytest.raises(BadRequest, match="n_ctx=1024"):
         local.chat(too_long, max_tokens=8)
-    with pytest.raises(BadRequest, match="n_ctx=1024"):
-        list(local.stream(too_long, max_tokens=8))
     assert local.chat(repeat("公園"), max_tokens=16)  # still usable afterwards
 
 
@@ -264,6 +254,40 @@ def test_malformed_messages_are_refused_before_any_model_work(tmp_path):
         OpenAICompatGenerator("http://127.0.0.1:9/v1", "local").chat([{"role": "user"}])
 
 
+# --------------------------------------------------------------------------- choosing the generator
+
+
+def settings(**kw) -> Settings:
+    """Explicit generator fields, so a developer's PLAN_ASSISTANT_* environment cannot change the choice."""
+    return Settings(**{"data_dir": CACHE.parent, "openai_base_url": None, "openai_model": None, **kw})
+
+
+def test_make_generator_follows_the_configured_choice():
+    assert make_generator(settings(generator="extractive", openai_base_url="http://127.0.0.1:9/v1",
+                                   openai_model="local")) is None
+    remote = make_generator(settings(generator="auto", openai_base_url="http://127.0.0.1:9/v1/",
+                                     openai_model="qwen", llm_timeout=5.0))
+    assert isinstance(remote, OpenAICompatGenerator) and remote.name == "openai-compat:qwen"
+    assert (remote.base_url, remote.timeout) == ("http://127.0.0.1:9/v1", 5.0)
+
+
+def test_make_generator_without_the_local_model():
+    assert make_generator(settings(generator="auto", local_model="gpt-9")) is None  # extractive fallback
+    with pytest.raises(ConfigError, match=r"pip install '\.\[llm\]'"):
+        make_generator(settings(generator="local", local_model="gpt-9"))
+
+
+@needs_llama
+@needs_parts
+def test_make_generator_loads_the_bundled_local_model(small_model):
+    generator = make_generator(settings(generator="local", local_model=SMALL))  # reuses the cached join
+    try:
+        assert isinstance(generator, LlamaCppGenerator) and generator.model_path == small_model
+        assert "公園" in generator.chat(repeat("公園"), max_tokens=16)
+    finally:
+        generator.close()
+
+
 # --------------------------------------------------------------------------- OpenAI-compatible server
 
 
@@ -275,8 +299,6 @@ def test_unreachable_server_is_model_unavailable_quickly():
     start = time.perf_counter()
     with pytest.raises(ModelUnavailable, match=f"127.0.0.1:{port}.*did not answer"):
         generator.chat(repeat("公園"))
-    with pytest.raises(ModelUnavailable, match=f"127.0.0.1:{port}.*did not answer"):
-        list(generator.stream(repeat("公園")))
     assert time.perf_counter() - start < 5
 
 
@@ -303,14 +325,14 @@ def server(small_model) -> Iterator[ServerProcess]:
 @needs_llama
 @needs_server
 @needs_parts
-def test_openai_compatible_server_chats_and_streams(server):
+def test_openai_compatible_server_chats_and_follows_the_input(server):
     generator = OpenAICompatGenerator(server.base_url, server.model, timeout=120)
 
     library = generator.chat(repeat("図書館"), max_tokens=24)
-    pieces = list(generator.stream(repeat("公園"), max_tokens=24))
+    park = generator.chat(repeat("公園"), max_tokens=24)
 
-    assert "図書館" in library
-    assert len(pieces) > 1 and "公園" in "".join(pieces)
+    assert "図書館" in library and "公園" not in library
+    assert "公園" in park and "図書館" not in park
 
 
 @pytest.mark.slow

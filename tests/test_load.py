@@ -111,21 +111,26 @@ def test_truncated_pdf_is_unreadable(tmp_path: Path, keep: float) -> None:
     data = make_pdf(tmp_path / "full.pdf", PLAN_PAGES).read_bytes()
     cut = tmp_path / "cut.pdf"
     cut.write_bytes(data[: int(len(data) * keep)])
-    with pytest.raises(UnreadableDocument, match="corrupt or truncated"):
+    with pytest.raises(UnreadableDocument, match="壊れているか途中で切れています"):
         load_file(cut)
 
 
-def test_pdf_without_text_layer_is_returned_with_a_warning(tmp_path: Path) -> None:
+def scanned_page(c, tmp_path: Path) -> None:
     from PIL import Image
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
 
     image = tmp_path / "scan.png"
     Image.new("RGB", (200, 100), "gray").save(image)
+    c.drawImage(str(image), 50, 500, 400, 200)
+    c.showPage()
+
+
+def test_pdf_without_text_layer_is_returned_with_a_warning(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
     path = tmp_path / "scan.pdf"
     c = canvas.Canvas(str(path), pagesize=A4)
-    c.drawImage(str(image), 50, 500, 400, 200)  # a scanned page
-    c.showPage()
+    scanned_page(c, tmp_path)
     for i in range(40):  # text turned into outlines
         c.line(50, 100 + 10 * i, 400, 100 + 10 * i)
     c.showPage()
@@ -138,7 +143,28 @@ def test_pdf_without_text_layer_is_returned_with_a_warning(tmp_path: Path) -> No
         ("empty", ""),
     ]
     assert doc.pages[0].note == "no text layer (needs OCR)"
-    assert doc.warnings == ["no text layer on any page (needs OCR)"]
+    assert len(doc.warnings) == 1 and "OCR をかけてから再投入してください" in doc.warnings[0]
+
+
+def test_pdf_with_some_scanned_pages_names_them_once(tmp_path: Path) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    path = tmp_path / "mixed.pdf"
+    c = canvas.Canvas(str(path))
+    for n in range(1, 6):
+        if n in (2, 3, 5):
+            scanned_page(c, tmp_path)
+        else:
+            c.setFont("HeiseiKakuGo-W5", 10.5)
+            c.drawString(60, 700, f"第{n}頁の本文です。市民協働を推進します。")
+            c.showPage()
+    c.save()
+    doc = load_file(path)
+    assert [p.status for p in doc.pages] == ["ok", "no_text_layer", "no_text_layer", "ok", "no_text_layer"]
+    assert len(doc.warnings) == 1 and "OCR" in doc.warnings[0] and doc.warnings[0].endswith(": ページ 2-3, 5")
 
 
 def test_pdf_is_sniffed_by_magic_whatever_the_extension(tmp_path: Path) -> None:
@@ -417,7 +443,7 @@ def test_word_pdf_radicals_are_folded() -> None:
 def test_image_only_pdfs_report_no_text_layer(name: str) -> None:
     doc = load_file(shared_file(f"corpus/otoineppu/{name}"))
     assert doc.pages and all(p.status == "no_text_layer" and p.text == "" for p in doc.pages)
-    assert "no text layer on any page (needs OCR)" in doc.warnings
+    assert any("OCR をかけてから再投入してください" in w for w in doc.warnings)
 
 
 @pytest.mark.corpus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.numerals import era_to_western, format_number, normalize_with_offsets, parse_number
+from assistant.text.numerals import era_to_western, format_number, normalize_with_offsets, parse_number
 
 
 @pytest.mark.parametrize(

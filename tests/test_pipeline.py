@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,17 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
 from assistant.errors import StoreUnavailable
 from assistant.service import PlanAssistant
 from assistant.types import SearchFilters
-from tests.conftest import TEST_VECTOR_CACHE
+from tests.helpers import SAMPLE_DOCS as SAMPLES
+from tests.helpers import service_settings as settings
 
-SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "docs"
+# read by Settings besides the PLAN_ASSISTANT_ prefix (validation aliases)
+SETTINGS_ALIASES = ("QDRANT_URL", "QDRANT_API_KEY")
 
 
-def settings(tmp: Path, **kw) -> Settings:
-    return Settings(data_dir=tmp, vector_cache=TEST_VECTOR_CACHE, generator="extractive", **kw)
+def clean_environment() -> dict[str, str]:
+    """os.environ without the developer's own PLAN_ASSISTANT_* (and Qdrant) settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PLAN_ASSISTANT_") and k not in SETTINGS_ALIASES}
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +54,10 @@ def test_search_returns_document_section_and_page(svc):
 def test_filters_by_type_audience_and_year(svc):
     only_sector = svc.search("目標値", k=20, filters=SearchFilters(doc_types=["sector_plan"]))
     assert only_sector and all(p.doc_type == "sector_plan" for p in only_sector)
+    unfiltered = svc.search("旧桜田小学校 跡地", k=20)
+    assert any(p.audience == "staff" for p in unfiltered)  # the filter has something to remove
     public = svc.search("旧桜田小学校 跡地", k=20, filters=SearchFilters(audiences=["public"]))
-    assert all(p.audience == "public" for p in public)
+    assert public and all(p.audience == "public" for p in public)
     in_2030 = svc.search("温室効果ガス", k=20, filters=SearchFilters(fiscal_year=2030))
     assert in_2030 and {p.doc_id for p in in_2030} <= {"midorino_kankyo_kihon_keikaku"}
 
@@ -100,15 +105,20 @@ def test_second_process_gets_a_clear_message(svc):
         PlanAssistant(svc.settings).start()
 
 
-def test_cli_ingest_summary_and_exit_code(tmp_path):
+def test_cli_ingest_summary_and_exit_code(tmp_path, monkeypatch, capsys):
     from assistant.cli import main
 
+    for name in set(os.environ) - set(clean_environment()):
+        monkeypatch.delenv(name)  # the developer's PLAN_ASSISTANT_* must not steer the CLI
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.md").write_text("# 計画\n\n## 目標\n\n自転車道を整備します。", encoding="utf-8")
     (folder / "b.txt").write_bytes(b"\x00\x01\x02binary\xff\xfe" * 50)
     code = main(["--data-dir", str(tmp_path / "d"), "ingest", str(folder), "--quiet"])
     assert code == 1  # one file failed
+    out = capsys.readouterr().out
+    assert out.startswith("added 1,") and "failed 1" in out
+    assert any(line.split()[:1] == ["FAILED"] and "b.txt" in line for line in out.splitlines()), out
 
 
 @pytest.mark.slow
@@ -137,7 +147,7 @@ def test_crash_mid_ingest_leaves_a_usable_store(tmp_path):
             "from assistant.service import PlanAssistant;"
             f"s = PlanAssistant(Settings(data_dir=Path({str(data)!r}), generator='extractive')).start();"
             f"s.ingest([Path({str(big)!r})])")
-    proc = subprocess.Popen([sys.executable, "-c", code])
+    proc = subprocess.Popen([sys.executable, "-c", code], env=clean_environment())
     time.sleep(12)  # models loaded, embedding under way
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -6,7 +6,6 @@ Screenshots of the chat are written to the temp directory (plan-assistant-ui-*.p
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import socket
@@ -18,18 +17,21 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
+from tests.helpers import SAMPLE_DOCS as SAMPLES
+from tests.helpers import service_settings
 from ui import render
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "assistant" / "samples" / "docs"
 TOKEN = "test-token"
 MEMO_QUESTION = "旧桜田小学校の跡地はどうする方針ですか"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 XSS_DOC = ("みどり野市の花は<img src=x onerror=\"window.__xss=3\">コスモスです。\n"
            "<script>window.__xss=4</script>みどり野市の木はケヤキで、市制施行を記念して定められました。\n")
 SHOTS = Path(tempfile.gettempdir())
-# gradio's Dataframe postprocessing warns about pandas options it uses; not ours to fix
-pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")
+pytestmark = [
+    pytest.mark.slow,  # the whole module, so `-m "not slow"` never starts a server or a browser
+    # gradio's Dataframe postprocessing warns about pandas options it uses; not ours to fix
+    pytest.mark.filterwarnings("ignore:::gradio.queueing"),
+]
 
 
 def _browser_paths() -> tuple[str, str]:
@@ -73,11 +75,11 @@ def test_check_report_exports_to_csv_and_excel(tmp_path):
                                "text": "…", "sentence": "計画期間は令和10年度まで"}]}
     report = {"statements": [statement, {**statement, "id": "s2", "verdict": "consistent"}], "gaps": []}
     rows = reports.check_rows(reports.filter_statements(report, ["conflict"]))
-    assert len(rows) == 1 and rows[0][1] == "相違" and rows[0][9] == 2
+    assert len(rows) == 1 and rows[0][1] == "相違あり" and rows[0][9] == 2
     assert "相違" in reports.to_csv(reports.CHECK_COLUMNS, rows)
     reports.to_xlsx(reports.CHECK_COLUMNS, rows, tmp_path / "check.xlsx")
     sheet = load_workbook(tmp_path / "check.xlsx").active
-    assert sheet["B2"].value == "相違" and sheet["K2"].value == "計画期間は令和10年度まで"
+    assert sheet["B2"].value == "相違あり" and sheet["K2"].value == "計画期間は令和10年度まで"
 
 
 # ---------------------------------------------------------------------- the served app
@@ -92,18 +94,17 @@ def server(tmp_path_factory):
     _browser_paths()
     import uvicorn
 
-    from assistant.api import create_app
+    from assistant.cli.serve import build_app  # the app `serve` runs: the API with the UI at /ui
     from assistant.service import PlanAssistant
 
     data = tmp_path_factory.mktemp("ui-data")
-    settings = Settings(data_dir=data, vector_cache=Path.home() / ".cache" / "plan-assistant-tests" / "vectors.sqlite",
-                        generator="extractive", staff_token=TOKEN, max_upload_mb=1)
+    settings = service_settings(data, staff_token=TOKEN, max_upload_mb=1)
     svc = PlanAssistant(settings).start()
     svc.ingest([SAMPLES], manifest=SAMPLES / "manifest.json")
     xss_doc = tmp_path_factory.mktemp("docs") / "midorino_shinoki.txt"
     xss_doc.write_text(XSS_DOC, encoding="utf-8")
     assert svc.ingest_one(xss_doc, {"audience": "public"}).status == "added"
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, service=svc), host="127.0.0.1", port=_free_port(),
+    server = uvicorn.Server(uvicorn.Config(build_app(settings, service=svc), host="127.0.0.1", port=_free_port(),
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -201,7 +202,6 @@ def page(server, driver):
     return Page(driver, server["url"])
 
 
-@pytest.mark.slow
 def test_answer_has_citations_that_open_the_passage_and_page(page):
     message = page.ask("後期基本計画の計画期間はいつからいつまでですか")
     assert "令和10年度" in message.find_element("css selector", ".pa-answer").text
@@ -215,7 +215,6 @@ def test_answer_has_citations_that_open_the_passage_and_page(page):
     page.d.save_screenshot(str(SHOTS / "plan-assistant-ui-chat.png"))
 
 
-@pytest.mark.slow
 def test_example_question_and_follow_up(page):
     before = page.finished("resident")
     page.css(".pa-example", visible=True).click()  # 「後期基本計画の計画期間は？」
@@ -225,7 +224,6 @@ def test_example_question_and_follow_up(page):
     assert follow_up.find_elements("css selector", "details.pa-cite")
 
 
-@pytest.mark.slow
 def test_html_in_a_question_or_a_document_is_shown_as_text(page):
     page.ask(XSS + "について教えて")
     question = page.all('#resident-chat [data-testid="user"]')[-1]
@@ -239,7 +237,6 @@ def test_html_in_a_question_or_a_document_is_shown_as_text(page):
     page.d.save_screenshot(str(SHOTS / "plan-assistant-ui-escaped.png"))
 
 
-@pytest.mark.slow
 def test_resident_chat_never_shows_staff_documents(page):
     message = page.ask(MEMO_QUESTION)
     for summary in message.find_elements("css selector", "details summary"):
@@ -248,7 +245,6 @@ def test_resident_chat_never_shows_staff_documents(page):
     assert "売却" not in text and "庁内" not in text
 
 
-@pytest.mark.slow
 def test_errors_are_readable_messages(page):
     page.ask("")
     assert "質問が空です" in page.all("#resident-chat .pa-error")[-1].text
@@ -257,7 +253,6 @@ def test_errors_are_readable_messages(page):
     assert "Traceback" not in page.d.page_source
 
 
-@pytest.mark.slow
 def test_feedback_is_stored_with_question_answer_and_citations(page, server):
     page.ask("公共交通の利用者数の目標は？")
     page.all('#resident-chat button[aria-label="Dislike"]')[-1].click()
@@ -270,7 +265,6 @@ def test_feedback_is_stored_with_question_answer_and_citations(page, server):
     assert rated and rated[-1]["rating"] == "bad" and rated[-1]["citations"]
 
 
-@pytest.mark.slow
 def test_staff_workspace_needs_the_token_and_searches(page):
     page.login("wrong-token")
     page.wait.until(lambda d: "正しくありません" in page.css("#staff-login-status").text)
@@ -282,7 +276,6 @@ def test_staff_workspace_needs_the_token_and_searches(page):
     assert "p.1" in page.css("#staff-search-results").text
 
 
-@pytest.mark.slow
 def test_staff_upload_refuses_unsupported_and_too_large_files(page, tmp_path):
     good = tmp_path / "kentoukai_oshirase.txt"
     good.write_text("みどり野市アプリ検討会を令和７年５月に開催します。\n", encoding="utf-8")
@@ -302,10 +295,7 @@ def test_staff_upload_refuses_unsupported_and_too_large_files(page, tmp_path):
     page.wait.until(lambda d: "kentoukai_oshirase" in page.css("#staff-doc-list").text)
 
 
-@pytest.mark.slow
 def test_consistency_check_shows_a_table_with_both_passages(page):
-    if importlib.util.find_spec("assistant.consistency") is None:
-        pytest.xfail("svc.check is not implemented yet (assistant/consistency.py missing)")
     page.login()
     page.tab("整合性チェック")
     page.type("#staff-check-draft textarea", "後期基本計画の計画期間は、令和６年度から令和12年度までの７年間とします。\n"
@@ -320,18 +310,14 @@ def test_consistency_check_shows_a_table_with_both_passages(page):
     page.d.save_screenshot(str(SHOTS / "plan-assistant-ui-check.png"))
     from selenium.webdriver.common.by import By
 
-    page.d.find_element(By.XPATH, "//*[@id='staff-check-filter']//label[normalize-space()='相違']").click()
+    page.d.find_element(By.XPATH, "//*[@id='staff-check-filter']//label[normalize-space()='相違あり']").click()
     page.wait.until(lambda d: not page.all("#staff-check-result details.pa-v-conflict"))
 
 
-@pytest.mark.slow
 def test_where_covered_tab(page):
     page.login()
     page.tab("掲載箇所")
     page.type("#staff-where-measure textarea", "デマンド型乗合タクシー")
     page.css("#staff-where-run").click()
-    if importlib.util.find_spec("assistant.coverage") is None:
-        page.wait.until(lambda d: "まだ利用できません" in d.page_source)
-        pytest.xfail("svc.where is not implemented yet (assistant/coverage.py missing); the UI says so")
     result = page.css("#staff-where-result .pa-doc", visible=True)
     assert "地域公共交通計画" in result.text

@@ -8,19 +8,17 @@ consistency check, where-covered, feedback export.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
 
 import gradio as gr
-from fastapi import FastAPI, Header
-from fastapi.responses import RedirectResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
-from assistant.api import is_staff
 from assistant.config import Settings
-from assistant.errors import BadRequest, StoreUnavailable, Unauthorized
+from assistant.errors import StoreUnavailable
+from assistant.feedback import FeedbackStore
 from assistant.types import SearchFilters
 from ui.chat import build_chat
 from ui.documents import build_documents, document_rows
-from ui.feedback import FeedbackStore
 from ui.review import build_check, build_feedback_export, build_where
 from ui.staff import build_login, build_search, build_staff_chat, document_choices, make_authorizer
 from ui.style import CSS
@@ -89,28 +87,14 @@ def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
 
 
 def mount_ui(app: FastAPI, settings: Settings) -> None:
-    """Mount the UI at /ui (and / redirects there); add GET /feedback/export for staff."""
-    feedback = FeedbackStore(settings.data_dir / "feedback.jsonl")
+    """Mount the UI at /ui (and / redirects there). Feedback goes to the app's store (`create_app`)."""
+    feedback: FeedbackStore = app.state.feedback
 
     def get_svc():
         svc = getattr(app.state, "svc", None)
         if svc is None:
             raise StoreUnavailable("サービスが起動していません。しばらくしてから再度お試しください。")
         return svc
-
-    @app.get("/feedback/export", tags=["feedback"])
-    def export_feedback(format: str = "jsonl", x_staff_token: Annotated[str | None, Header()] = None,
-                        authorization: Annotated[str | None, Header()] = None):
-        token = x_staff_token or (authorization[7:].strip() if authorization and
-                                  authorization.lower().startswith("bearer ") else None)
-        if not is_staff(settings, token):
-            raise Unauthorized("職員用の機能です。職員トークン（X-Staff-Token）を指定してください。")
-        if format == "csv":
-            return Response(feedback.export_csv(), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": 'attachment; filename="feedback.csv"'})
-        if format == "jsonl":
-            return Response(feedback.export_jsonl(), media_type="application/x-ndjson; charset=utf-8")
-        raise BadRequest("format は jsonl か csv を指定してください。")
 
     @app.get("/", include_in_schema=False)
     def root():

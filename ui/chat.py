@@ -7,21 +7,20 @@ history live in a separate state, so follow-up questions work.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import gradio as gr
 
-from assistant.errors import PlanAssistantError
+from assistant.errors import INTERNAL_ERROR, PlanAssistantError
+from assistant.feedback import FeedbackStore
 from assistant.types import SearchFilters
 from ui import render
-from ui.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
-INTERNAL_ERROR = "内部エラーが発生しました。時間をおいて再度お試しください。"
 
 
 def build_chat(prefix: str, get_svc: Callable, filters: Callable[[], SearchFilters], feedback: FeedbackStore,
-               examples: list[str] = (), authorize: Callable[[str | None], str | None] | None = None,
+               examples: Sequence[str] = (), authorize: Callable[[str | None], str | None] | None = None,
                auth_state: gr.State | None = None, placeholder: str = "") -> None:
     """Lay out a chat panel inside the current Blocks context and wire its events.
 

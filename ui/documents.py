@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import gradio as gr
 
-from assistant.api import save_upload
 from assistant.config import Settings
 from assistant.errors import PlanAssistantError
 from ui import render
@@ -24,12 +22,6 @@ def document_rows(svc) -> list[list]:
         rows.append([d.doc_id, d.title, render.DOC_TYPE_JA.get(d.doc_type, d.doc_type),
                      render.AUDIENCE_JA.get(d.audience, d.audience), period, d.pages, d.chunks])
     return rows
-
-
-def save_copy(path: Path, settings: Settings) -> Path:
-    """Copy a browser upload into data_dir/uploads with the API's limits (size, empty file, safe name)."""
-    with open(path, "rb") as f:
-        return save_upload(SimpleNamespace(filename=path.name, file=f), settings)
 
 
 def result_table(results: list[tuple[str, str, str]]) -> str:
@@ -73,16 +65,14 @@ def build_documents(get_svc, authorize, token_state: gr.State, settings: Setting
         results = []
         for i, path in enumerate(paths):
             progress(i / len(paths), desc=f"{path.name} を取り込み中（{i + 1}/{len(paths)}）")
+            overrides = {"type": kind or None, "audience": aud,
+                         "title": (name or "").strip() if len(paths) == 1 else None}
             try:
-                saved = save_copy(path, settings)
+                with open(path, "rb") as f:
+                    r = svc.upload(f, path.name, overrides)
             except PlanAssistantError as exc:
                 results.append((path.name, "失敗", str(exc)))
                 continue
-            overrides = {"type": kind or None, "audience": aud,
-                         "title": (name or "").strip() if len(paths) == 1 else None}
-            r = svc.ingest_one(saved, overrides)
-            if r.status == "failed" and not any(d.source == str(saved) for d in svc.documents()):
-                saved.unlink(missing_ok=True)
             detail = r.reason if r.status == "failed" else f"ID {r.doc_id}：{r.pages}ページ、{r.chunks}チャンク"
             detail += "".join(f"／注意：{w}" for w in r.warnings)
             results.append((path.name, STATUS_JA.get(r.status, r.status), detail))

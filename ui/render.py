@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 import re
 
-DOC_TYPE_JA = {"plan": "総合計画", "sector_plan": "個別計画", "consultation": "意見募集・会議録", "other": "その他"}
-AUDIENCE_JA = {"public": "公開", "staff": "庁内限り"}
-VERDICT_JA = {"consistent": "整合", "conflict": "相違", "unsupported": "根拠なし", "not_judged": "判定不可"}
+from assistant.types import AUDIENCE_LABELS, DOC_TYPE_LABELS, VERDICT_LABELS
+
+DOC_TYPE_JA = DOC_TYPE_LABELS
+AUDIENCE_JA = AUDIENCE_LABELS
+VERDICT_JA = VERDICT_LABELS
 VERDICT_JA_TO_KEY = {v: k for k, v in VERDICT_JA.items()}
 _CITE_MARK = re.compile(r"\[(\d{1,2})\]")
 
@@ -81,7 +83,7 @@ def status_html(message: str, kind: str = "info") -> str:
     return f'<div class="pa-status pa-{kind}">{esc(message)}</div>'
 
 
-def highlight(text: str, values) -> str:
+def highlight(text: str | None, values) -> str:
     """Escape `text` and wrap each occurrence of the given values in <mark>."""
     wanted = sorted({v for v in (value_text(x) for x in values or []) if v}, key=len, reverse=True)
     if not wanted:

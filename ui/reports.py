@@ -90,8 +90,10 @@ def check_rows(statements: list[dict]) -> list[list]:
     rows = []
     for s in statements:
         evidence = s.get("evidence") or [{}]
+        verdict = s.get("verdict")
+        label = VERDICT_JA.get(verdict, verdict) if verdict is not None else None
         for ev in evidence:
-            rows.append([s.get("id"), VERDICT_JA.get(s.get("verdict"), s.get("verdict")), s.get("text"),
+            rows.append([s.get("id"), label, s.get("text"),
                          s.get("section"), s.get("explanation"), _values(s.get("draft_values")),
                          _values(s.get("evidence_values")), ev.get("title") or ev.get("doc"), ev.get("section"),
                          ev.get("page"), ev.get("sentence") or ev.get("text")])

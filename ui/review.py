@@ -11,14 +11,14 @@ import gradio as gr
 
 from assistant.config import Settings
 from assistant.errors import PlanAssistantError
+from assistant.feedback import FeedbackStore
+from assistant.types import AGAINST_LABELS
 from ingest.load import load_file
 from ui import render, reports
-from ui.feedback import FeedbackStore
 from ui.staff import guarded
 
 VERDICT_CHOICES = [(ja, key) for key, ja in render.VERDICT_JA.items()]
-AGAINST_CHOICES = [("登録済みの全文書", "all"), ("総合計画", "plan"), ("個別計画", "sector_plan"),
-                   ("意見募集・会議録", "consultation")]
+AGAINST_CHOICES = [(label, key) for key, label in AGAINST_LABELS.items()]
 log = logging.getLogger(__name__)
 
 
@@ -33,14 +33,11 @@ def _write_text(path: Path, text: str) -> str:
 
 
 def _call_report(what: str, fn, *args, **kwargs) -> dict:
-    """Run svc.check / svc.where; anything unexpected (e.g. not implemented yet) becomes a readable error."""
+    """Run svc.check / svc.where; an unexpected failure becomes a readable error (and is logged)."""
     try:
         return fn(*args, **kwargs).to_dict()
     except PlanAssistantError:
         raise
-    except (ImportError, NotImplementedError) as exc:
-        log.warning("%s unavailable: %s", what, exc)
-        raise PlanAssistantError(f"{what}の機能はまだ利用できません（このサーバーには未導入です）。") from exc
     except Exception as exc:
         log.exception("%s failed", what)
         raise PlanAssistantError(f"{what}を実行できませんでした（{type(exc).__name__}）。"
@@ -48,16 +45,11 @@ def _call_report(what: str, fn, *args, **kwargs) -> dict:
 
 
 def _progress_adapter(progress):
-    """The service may report progress as a fraction, as (done, total), or not at all."""
+    """The check reports (statements done, total); gradio wants a fraction."""
 
-    def report(*args, **_):
-        try:
-            if len(args) >= 2 and float(args[1]) > 0:
-                progress(float(args[0]) / float(args[1]), desc="照合中")
-            elif len(args) == 1 and 0 <= float(args[0]) <= 1:
-                progress(float(args[0]), desc="照合中")
-        except (TypeError, ValueError):
-            pass
+    def report(done: int, total: int) -> None:
+        if total > 0:
+            progress(done / total, desc="照合中")
 
     return report
 

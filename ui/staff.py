@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import logging
 from collections.abc import Callable
@@ -11,16 +10,16 @@ import gradio as gr
 
 from assistant.config import Settings
 from assistant.errors import PlanAssistantError
-from assistant.types import DOC_TYPES, SearchFilters
+from assistant.feedback import FeedbackStore
+from assistant.types import DOC_TYPE_LABELS, SearchFilters
 from ui import render
 from ui.chat import INTERNAL_ERROR, build_chat
-from ui.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 NO_TOKEN = ("職員向け機能は無効になっています。サーバーに職員トークン（環境変数 PLAN_ASSISTANT_STAFF_TOKEN）を"
             "設定して再起動してください。")
 BAD_TOKEN = "職員トークンが正しくありません。入力し直してください。"
-TYPE_CHOICES = [(render.DOC_TYPE_JA[t], t) for t in DOC_TYPES]
+TYPE_CHOICES = [(label, t) for t, label in DOC_TYPE_LABELS.items()]
 RESULT_HEADERS = ["文書", "章・節", "ページ", "スコア", "本文"]
 
 
@@ -30,10 +29,7 @@ def make_authorizer(settings: Settings) -> Callable[[str | None], str | None]:
     def authorize(token: str | None) -> str | None:
         if settings.staff_token is None:
             return NO_TOKEN
-        expected = settings.staff_token.get_secret_value().encode()
-        if not token or not hmac.compare_digest(str(token).encode(), expected):
-            return BAD_TOKEN
-        return None
+        return None if settings.staff_token_matches(token) else BAD_TOKEN
 
     return authorize
 

@@ -1,48 +1,31 @@
-"""`plan-assistant` command line. Thin: parses arguments, calls the service, prints results."""
+"""`plan-assistant ingest`, `documents` and `search`."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
+from typing import get_args
 
-from assistant.config import Settings
-from assistant.errors import PlanAssistantError
-from assistant.types import DOC_TYPES, SearchFilters
+from tqdm import tqdm
 
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    return Settings(**overrides)
-
-
-def _service(args: argparse.Namespace):
-    from assistant.service import PlanAssistant
-
-    return PlanAssistant(_settings(args))
-
-
-def _print_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
+from assistant.cli.common import batch_lines, brief, open_service, print_json
+from assistant.errors import BadRequest
+from assistant.retrieve import Mode
+from assistant.types import AUDIENCES, DOC_TYPES, SearchFilters
+from ingest.load import iter_files
 
 
 # ---------------------------------------------------------------------- ingest / documents
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ingest.load import iter_files
-
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise PlanAssistantError(f"not found: {', '.join(missing)}")
+        raise BadRequest(f"見つかりません: {', '.join(missing)}")
     total = sum(1 for _ in iter_files(paths, supported_only=False))
     overrides = {"type": args.type, "audience": args.audience, "title": args.title, "id": args.id}
-    with _service(args) as svc, tqdm(total=total, unit="file", file=sys.stderr, disable=args.quiet) as bar:
+    with open_service(args) as svc, tqdm(total=total, unit="file", file=sys.stderr, disable=args.quiet) as bar:
         def progress(result):
             bar.set_postfix_str(Path(result.path).name[-30:])
             bar.update(1)
@@ -50,7 +33,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         results = svc.ingest(paths, overrides, Path(args.manifest) if args.manifest else None, progress)
     counts = {s: sum(r.status == s for r in results) for s in ("added", "replaced", "skipped", "failed", "ignored")}
     if args.json:
-        _print_json({"summary": counts, "files": [dataclasses.asdict(r) for r in results]})
+        print_json({"summary": counts, "files": [dataclasses.asdict(r) for r in results]})
     else:
         print(f"added {counts['added']}, replaced {counts['replaced']}, skipped {counts['skipped']} "
               f"(unchanged), failed {counts['failed']}, ignored {counts['ignored']} (not documents)")
@@ -63,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_documents(args: argparse.Namespace) -> int:
-    with _service(args) as svc:
+    with open_service(args) as svc:
         if args.action == "delete":
             for doc_id in args.ids:
                 svc.delete(doc_id)
@@ -71,7 +54,7 @@ def cmd_documents(args: argparse.Namespace) -> int:
             return 0
         docs = svc.documents()
     if args.json:
-        _print_json([dataclasses.asdict(d) for d in docs])
+        print_json([dataclasses.asdict(d) for d in docs])
         return 0
     for d in docs:
         period = f"{d.period_start}-{d.period_end}" if d.period_start else "-"
@@ -87,30 +70,19 @@ def _filters(args: argparse.Namespace) -> SearchFilters:
                          doc_ids=args.doc or None, fiscal_year=args.year)
 
 
-def _batch_lines(path: str):
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError as exc:
-                    raise PlanAssistantError(f"{path}:{n}: not JSON ({exc})") from exc
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     if not args.batch and not args.query:
-        raise PlanAssistantError("give a QUERY or --batch FILE.jsonl")
-    with _service(args) as svc:
+        raise BadRequest("検索語（QUERY）か --batch FILE.jsonl を指定してください。")
+    with open_service(args) as svc:
         if args.batch:
-            for case in _batch_lines(args.batch):
+            for case in batch_lines(args.batch):
                 passages = svc.search(case["question"], args.k, _filters(args), args.mode)
-                _print_json({"id": case.get("id"), "passages": [
-                    {k: v for k, v in p.to_dict().items() if k in ("doc", "title", "page", "section", "text", "score")}
-                    for p in passages]})
+                print_json({"id": case.get("id"), "passages": [{**brief(d), "score": d["score"]}
+                                                                for d in (p.to_dict() for p in passages)]})
             return 0
         passages = svc.search(" ".join(args.query), args.k, _filters(args), args.mode)
     if args.json:
-        _print_json([p.to_dict() for p in passages])
+        print_json([p.to_dict() for p in passages])
         return 0
     for i, p in enumerate(passages, 1):
         page = f"p.{p.page}" if p.page else ""
@@ -121,16 +93,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="plan-assistant", description="計画書アシスタント: plan documents, search, answers, checks")
-    parser.add_argument("--data-dir", help="data directory (default: $PLAN_ASSISTANT_DATA_DIR or ./data)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_document_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ingest", help="index files or folders (recursive)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--type", choices=DOC_TYPES)
-    p.add_argument("--audience", choices=("public", "staff"))
+    p.add_argument("--audience", choices=AUDIENCES)
     p.add_argument("--title")
     p.add_argument("--id", help="document id (default: the file stem)")
     p.add_argument("--manifest", help="JSON sidecar with per-file metadata")
@@ -148,36 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--type", choices=DOC_TYPES)
-    p.add_argument("--audience", choices=("public", "staff"))
+    p.add_argument("--audience", choices=AUDIENCES)
     p.add_argument("--doc", action="append", help="restrict to a document id (repeatable)")
     p.add_argument("--year", type=int, help="fiscal year the plan period must cover")
-    p.add_argument("--mode", choices=("hybrid", "dense", "sparse", "rrf"), default="hybrid")
+    p.add_argument("--mode", choices=get_args(Mode), default="hybrid")
     p.add_argument("--batch", help="JSONL file of {id, question}")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
-
-    from assistant.cli_ask import add_ask_parser
-    from assistant.cli_check import add_check_parsers
-    from assistant.cli_serve import add_serve_parser
-    from eval.bench import add_bench_parser
-    from eval.cli import add_eval_parser
-
-    for add in (add_ask_parser, add_check_parsers, add_serve_parser, add_eval_parser, add_bench_parser):
-        add(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except PlanAssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -166,3 +166,11 @@ def normalize(text: str) -> str:
 
 def _ascii_alnum(c: str) -> bool:
     return c.isascii() and c.isalnum()
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def plain(text: str) -> str:
+    """NFKC, no whitespace, lower case: the form in which words are looked up in a text."""
+    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text or "")).lower()

@@ -13,13 +13,16 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from assistant.consistency import WordWeights, cover, plain, values_of
+from assistant.check.draft import Documents
+from assistant.check.values import values_of
 from assistant.errors import BadRequest
-from assistant.statements import units
-from assistant.types import Passage
+from assistant.evidence import WordWeights, cover
+from assistant.text.numerals import plain
+from assistant.text.sentences import units
+from assistant.types import DOC_TYPES, Passage
 
-HIERARCHY = ("plan", "sector_plan", "consultation", "other")
 MAX_MEASURE_CHARS = 200
+MIN_SENTENCE_CHARS = 4  # shorter pieces of a passage are labels
 # Measured on the bundled samples (cross-cutting measures such as 認知症サポーター, 個別避難計画):
 # 0.7 keeps every place that names the measure and drops passages that share one word with it.
 COVERS = 0.7
@@ -82,10 +85,6 @@ class CoverageReport:
                 lines += [f"    「{x}」" for x in s.sentences]
         return "\n".join(lines)
 
-    @staticmethod
-    def to_table_csv(measures: list[CoverageReport]) -> str:
-        return to_table_csv(measures)
-
 
 def to_table_csv(measures: list[CoverageReport]) -> str:
     """Measure × document matrix for the 施策体系 cross-check; a cell lists sections and pages."""
@@ -109,11 +108,8 @@ def to_table_csv(measures: list[CoverageReport]) -> str:
     return out.getvalue()
 
 
-coverage_table_csv = to_table_csv
-
-
 def _rank(doc_type: str) -> int:
-    return HIERARCHY.index(doc_type) if doc_type in HIERARCHY else len(HIERARCHY)
+    return DOC_TYPES.index(doc_type) if doc_type in DOC_TYPES else len(DOC_TYPES)
 
 
 def _matches(p: Passage, weights: dict[str, float], words: WordWeights) -> list[tuple[float, str]]:
@@ -121,7 +117,7 @@ def _matches(p: Passage, weights: dict[str, float], words: WordWeights) -> list[
     heading_tokens = words.tokens(p.section.split(" > ")[-1]) if p.section else frozenset()
     out = []
     for u in units(p.text):
-        if u.kind == "heading" or len(u.text) < 4:
+        if u.kind == "heading" or len(u.text) < MIN_SENTENCE_CHARS:
             continue
         text, tokens = plain(u.text + u.header), words.tokens(u.text)
         own = cover(weights, text, tokens)
@@ -132,7 +128,7 @@ def _matches(p: Passage, weights: dict[str, float], words: WordWeights) -> list[
     return out
 
 
-def where_covered(svc, measure: str, k: int = 40) -> CoverageReport:
+def where_covered(svc: Documents, measure: str, k: int = 40) -> CoverageReport:
     """Every document and section covering `measure`, plan → sector plan → consultation → other."""
     measure = (measure or "").strip()
     if not measure:
@@ -141,7 +137,7 @@ def where_covered(svc, measure: str, k: int = 40) -> CoverageReport:
         raise BadRequest(
             f"施策・事業名が長すぎます（{len(measure)}文字）。{MAX_MEASURE_CHARS}文字以内にしてください。"
         )
-    words = WordWeights(svc)
+    words = WordWeights(svc.tokenizer, svc.term_stats)
     weights = words.weights(words.tokens(measure))
     report = CoverageReport(measure)
     if not weights:

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import argparse
 
+from fastapi import FastAPI
+
+from assistant.api import create_app
+from assistant.cli.common import settings_from_args
+from assistant.config import Settings
+from assistant.service import PlanAssistant
+
+
+def build_app(settings: Settings, service: PlanAssistant | None = None) -> FastAPI:
+    """The API with the chat UI mounted at /ui: the composition lives here, so neither imports the other."""
+    from ui.app import mount_ui  # gradio is heavy: imported only when serving
+
+    app = create_app(settings, service=service)
+    mount_ui(app, settings)
+    return app
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from assistant.api import create_app
-    from assistant.cli import _settings
-    from assistant.service import PlanAssistant
-
-    settings = _settings(args)
+    settings = settings_from_args(args)
     # start the service first, so a locked data directory or a bad model is one line, not a traceback
     with PlanAssistant(settings) as svc:
-        app = create_app(settings, service=svc)
+        app = build_app(settings, service=svc)
         base = f"http://{args.host}:{args.port}"
         print(f"計画書アシスタント: {base}/ui (chat)  {base}/docs (API)")
         if settings.staff_token is None:

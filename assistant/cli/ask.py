@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 import argparse
+from typing import get_args
 
-from assistant.errors import PlanAssistantError
+from assistant.cli.common import batch_lines, brief, open_service, print_json
+from assistant.config import GeneratorChoice
+from assistant.errors import BadRequest, PlanAssistantError
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.cli import _batch_lines, _print_json, _service
-
     if not args.batch and not args.question:
-        raise PlanAssistantError("give a QUESTION or --batch FILE.jsonl")
-    if args.generator:
-        import os
-
-        os.environ["PLAN_ASSISTANT_GENERATOR"] = args.generator
-    with _service(args) as svc:
+        raise BadRequest("質問（QUESTION）か --batch FILE.jsonl を指定してください。")
+    with open_service(args, generator=args.generator) as svc:
         if args.batch:
-            for case in _batch_lines(args.batch):
+            for case in batch_lines(args.batch):
                 try:
                     a = svc.ask(case.get("question", "")).to_dict()
                 except PlanAssistantError as exc:
                     a = {"answer": str(exc), "abstained": True, "citations": [], "error": exc.code}
-                _print_json({"id": case.get("id"), "answer": a["answer"], "abstained": a["abstained"],
-                             "citations": [{k: c[k] for k in ("doc", "title", "section", "page", "text")}
-                                           for c in a["citations"]]})
+                print_json({"id": case.get("id"), "answer": a["answer"], "abstained": a["abstained"],
+                            "citations": [brief(c) for c in a["citations"]]})
             return 0
         answer = svc.ask(" ".join(args.question))
     if args.json:
-        _print_json(answer.to_dict())
+        print_json(answer.to_dict())
         return 0
     print(answer.text)
     if answer.notice:
@@ -46,6 +42,6 @@ def add_ask_parser(sub) -> None:
     p = sub.add_parser("ask", help="answer a question with citations")
     p.add_argument("question", nargs="*")
     p.add_argument("--batch", help="JSONL file of {id, question}")
-    p.add_argument("--generator", choices=("auto", "extractive", "local", "openai"))
+    p.add_argument("--generator", choices=get_args(GeneratorChoice))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)

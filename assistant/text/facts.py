@@ -30,27 +30,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.numerals import (
+from assistant.text.numerals import (
     era_to_western,
     format_number,
     normalize_with_offsets,
     parse_era_year,
     parse_number,
 )
+from assistant.text.wordlists import SUBJECT_STOP_GRAMS
 
 __all__ = [
     "FACT_KINDS",
-    "ROLE_NAMES",
     "Fact",
-    "Role",
     "canonical_tokens",
     "compare_facts",
-    "compare_roles",
-    "era_to_western",
+    "compatible",
     "extract_facts",
-    "extract_roles",
-    "holders_equal",
-    "parse_number",
     "values_equal",
 ]
 
@@ -70,17 +65,11 @@ class Fact:
     subject: str = ""
 
 
-@dataclass(frozen=True)
-class Role:
-    role: str  # 委員長, 事務局, 対象 …
-    holder: str  # 副市長, 企画部企画課, 若い世代 … (normalised, no spaces)
-    surface: str  # the original text of the whole assignment
-
-
 # --- building blocks (all patterns run on normalised text) -----------------------------
 
-_KANJI = "\u3400-\u4dbf\u4e00-\u9fff々〆ヵヶ"
-_KATAKANA = "ァ-ヺー"
+KANJI = "\u3400-\u4dbf\u4e00-\u9fff々〆ヵヶ"  # character classes, for the regexes of this toolkit
+KATAKANA = "ァ-ヺー"
+_KANJI, _KATAKANA = KANJI, KATAKANA
 _CONTENT = f"{_KANJI}{_KATAKANA}A-Za-z0-9"
 
 _ERA = r"(?:明治|大正|昭和|平成|令和|(?<![A-Za-z])[MTSHR])"
@@ -175,7 +164,7 @@ _BARE_NUMBER = re.compile(rf"(?<![\d.,])(?=\d){_NUM_BODY}")
 _BOUNDARY = re.compile(r"[。．.!?！？、，,;；:：()\[\]「」『』【】〈〉《》〔〕●○◎◇◆■□※★☆]")
 _EDGE = re.compile(rf"^[^{_KANJI}{_KATAKANA}A-Za-z]+|(?:[^{_CONTENT}]|約|概|合計)+$")
 _FOLLOWING_NOUN = re.compile(rf"(?:\([^()]{{0,30}}\))?の(?P<noun>[{_KANJI}{_KATAKANA}]+)")
-_STOP_GRAMS = frozenset({"計画", "本市", "現在", "時点", "以上", "以下", "年度"})
+_STOP_GRAMS = SUBJECT_STOP_GRAMS
 _SUBJECT_WINDOW = 24
 _SUBJECT_MAX = 12
 
@@ -357,16 +346,23 @@ def extract_facts(text: str) -> list[Fact]:
 # --- comparison ----------------------------------------------------------------------
 
 
-def _compatible(a: Fact, b: Fact) -> bool:
+def compatible(a: Fact, b: Fact) -> bool:
+    """Measure the same kind of thing: same kind and unit (年 and 年度 count as one for years and
+    periods); two dates compare on what both state (「令和５年11月」 and 「令和５年11月21日」)."""
+    if a.kind == b.kind == "date":
+        return all(x is not None for x in (*a.value[:2], *b.value[:2]))  # type: ignore[index]
     if a.kind != b.kind:
         return False
     return a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"})
 
 
 def values_equal(a: Fact, b: Fact) -> bool:
-    """Same kind and unit, and the same value (floats within 1e-9 relative; periods end by end)."""
-    if not _compatible(a, b):
+    """Compatible and the same value (floats within 1e-9 relative; periods end by end; dates on
+    the parts both state)."""
+    if not compatible(a, b):
         return False
+    if a.kind == b.kind == "date" and isinstance(a.value, tuple) and isinstance(b.value, tuple):
+        return all(x == y for x, y in zip(a.value, b.value) if x is not None and y is not None)
     if isinstance(a.value, tuple) or isinstance(b.value, tuple):
         return a.value == b.value
     return math.isclose(a.value, b.value, rel_tol=1e-9, abs_tol=1e-12)
@@ -396,7 +392,7 @@ def compare_facts(a: list[Fact], b: list[Fact]) -> list[tuple[Fact, Fact, bool]]
         matches = [
             (fa, fb, values_equal(fa, fb))
             for fb in b
-            if _compatible(fa, fb) and _similar_subjects(fa.subject, fb.subject)
+            if compatible(fa, fb) and _similar_subjects(fa.subject, fb.subject)
         ]
         pairs.extend(sorted(matches, key=lambda p: not p[2]))
     return pairs
@@ -423,77 +419,3 @@ def canonical_tokens(text: str) -> set[str]:
         if taken.find(1, *m.span()) < 0 and (value := parse_number(m.group())) is not None:
             tokens.add(format_number(value))
     return tokens
-
-
-# --- roles ---------------------------------------------------------------------------
-
-ROLE_NAMES = (
-    "副委員長",
-    "委員長",
-    "副会長",
-    "部会長",
-    "会長",
-    "幹事長",
-    "副座長",
-    "座長",
-    "議長",
-    "事務局",
-    "所管課",
-    "担当課",
-    "所管部署",
-    "担当部署",
-    "実施主体",
-    "事業主体",
-    "主体",
-    "対象",
-)
-_ROLE = "(?P<role>" + "|".join(sorted(ROLE_NAMES, key=len, reverse=True)) + ")"
-_ROLE_START = rf"(?<!副){_ROLE}"  # not 委員長 out of 副委員長; 「（４）事務局事務局を…」 still matches
-_NOUN = rf"[{_CONTENT}・]+"
-# a noun phrase, possibly joined by の and led by an adjective (若い世代, 市内の高齢者)
-_HOLDER = rf"(?P<holder>(?:[{_KANJI}]{{1,2}}[ぁ-ん]{{0,2}}い)?{_NOUN}(?:の{_NOUN})*)"
-_HOLDER_END = rf"(?=とする|とし|である|です|に置|に設置|が務|が担|[^{_CONTENT}・ぁ-ん]|$)"
-_ROLE_PATTERNS = tuple(
-    re.compile(p)
-    for p in (
-        rf"{_HOLDER}を{_ROLE}(?:と(?:し|する|して|した|なる|なり)|に(?:充て|あて|任命|選任))",  # 副市長を委員長とし
-        rf"{_ROLE_START}(?:に|には|は)、?{_HOLDER}が(?:就任|就く|つく|当たる|あたる|務め|つとめ|担)",  # 委員長には市長が就任
-        rf"{_HOLDER}が{_ROLE}(?=を務|をつと|と(?:な|し|す)|に(?:就|な)|で(?:あ|す)|[。、,)]|$)",  # 市長が委員長
-        rf"{_ROLE_START}(?:は|:)、?{_HOLDER}{_HOLDER_END}",  # 所管課は企画課, ●委員長:副市長
-        rf"{_ROLE_START}を、?{_HOLDER}に(?:置|設置|設け)",  # 事務局を企画課に置く
-        rf"{_HOLDER}に{_ROLE}を(?:置|設置|設け)",  # 企画課に事務局を置く
-    )
-)
-_ORGANISATION_END = ("の", "部", "局", "課", "室", "市", "町", "村", "県", "庁")
-
-
-def extract_roles(text: str) -> list[Role]:
-    """Who holds which role: 「副市長を委員長とし」 → Role("委員長", "副市長"), 「事務局を企画課に
-    置く」 → Role("事務局", "企画課"), 「若い世代を対象として」 → Role("対象", "若い世代")."""
-    t, offsets = normalize_with_offsets(text)
-    found: list[tuple[int, Role]] = []
-    seen: set[tuple[str, str]] = set()
-    for pattern in _ROLE_PATTERNS:
-        for m in pattern.finditer(t):
-            key = (m["role"], m["holder"])
-            if key in seen:
-                continue
-            seen.add(key)
-            start, end = offsets[m.start()], offsets[m.end() - 1] + 1
-            found.append((start, Role(m["role"], m["holder"], text[start:end])))
-    return [role for _, role in sorted(found, key=lambda x: x[0])]
-
-
-def holders_equal(a: str, b: str) -> bool:
-    """Same holder, allowing a longer name that only adds an organisation or の-phrase in front
-    (企画部企画課 = 企画課, 市内の高齢者 = 高齢者) but not a title prefix (副市長 ≠ 市長)."""
-    a, b = normalize_with_offsets(a)[0], normalize_with_offsets(b)[0]
-    if a == b:
-        return True
-    short, long = sorted((a, b), key=len)
-    return bool(short) and long.endswith(short) and long[: -len(short)].endswith(_ORGANISATION_END)
-
-
-def compare_roles(a: list[Role], b: list[Role]) -> list[tuple[Role, Role, bool]]:
-    """Pairs (role of a, role of b, same holder?) for the same role name."""
-    return [(ra, rb, holders_equal(ra.holder, rb.holder)) for ra in a for rb in b if ra.role == rb.role]

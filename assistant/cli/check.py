@@ -3,53 +3,45 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from assistant.errors import BadRequest, PlanAssistantError
+from tqdm import tqdm
 
-
-def _print_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
+from assistant.check import CheckReport, combined_verdict
+from assistant.check.report import summary_text
+from assistant.cli.common import batch_lines, brief, open_service, print_json
+from assistant.errors import BadRequest
+from assistant.service import PlanAssistant
+from assistant.types import AGAINST, VERDICT_LABELS
+from assistant.where import to_table_csv
+from ingest.load import load_file
 
 
 def _read_draft(args: argparse.Namespace) -> str:
     if args.text is not None:
         return args.text
     if args.draft is None:
-        raise PlanAssistantError("give a DRAFT file, - for stdin, --text TEXT, or --batch FILE.jsonl")
+        raise BadRequest("原案のファイル（- で標準入力）、--text TEXT、または --batch FILE.jsonl を指定してください。")
     if args.draft == "-":
         return sys.stdin.read()
-    from ingest.load import load_file
-
     doc = load_file(args.draft)
     for warning in doc.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    pages = "\n".join(p.text for p in doc.pages)
-    records = "\n".join(r.text for r in doc.records)
-    return "\n".join(x for x in (pages, records) if x)
+    return doc.text
 
 
-def _batch(args: argparse.Namespace, svc) -> int:
-    from assistant.cli import _batch_lines
-    from assistant.consistency import check_draft, combined_verdict
-
-    keys = ("doc", "title", "section", "page", "text")
-    for case in _batch_lines(args.batch):
+def _batch(args: argparse.Namespace, svc: PlanAssistant) -> int:
+    for case in batch_lines(args.batch):
         try:
-            report = check_draft(
-                svc, case.get("draft") or "", args.against, exclude_docs=args.exclude_docs, gaps=False
-            )
+            report = svc.check(case.get("draft") or "", args.against, exclude_docs=args.exclude_docs, gaps=False)
         except BadRequest as exc:  # one unusable line (an empty draft) does not stop the batch
-            _print_json(
+            print_json(
                 {"id": case.get("id"), "verdict": "not_judged", "evidence": [], "explanation": str(exc)}
             )
             continue
         verdict, result = combined_verdict(report)
-        evidence = (
-            [{k: v for k, v in e.to_dict().items() if k in keys} for e in result.evidence] if result else []
-        )
-        _print_json(
+        evidence = [brief(e.to_dict()) for e in result.evidence] if result else []
+        print_json(
             {
                 "id": case.get("id"),
                 "verdict": verdict,
@@ -60,22 +52,16 @@ def _batch(args: argparse.Namespace, svc) -> int:
     return 0
 
 
-def _print_report(report) -> None:
-    from assistant.consistency import VERDICT_JA
-
+def _print_report(report: CheckReport) -> None:
     for r in report.statements:
-        print(f"[{r.id}] {VERDICT_JA[r.verdict]}  {r.text}")
+        print(f"[{r.id}] {VERDICT_LABELS[r.verdict]}  {r.text}")
         if r.explanation:
             print(f"      {r.explanation}")
         for e in r.evidence[:1]:
             p = e.passage
             page = f" p.{p.page}" if p.page else ""
             print(f"      根拠: 『{p.title}』{page} {p.section}「{e.sentence}」")
-    s = report.summary
-    print(
-        f"整合 {s['consistent']} / 相違あり {s['conflict']} / 根拠なし {s['unsupported']} / "
-        f"判定対象外 {s['not_judged']}"
-    )
+    print(summary_text(report.summary))
     if report.gaps:
         print("原案に記載が見当たらない資料の目標・指標:")
         for g in report.gaps:
@@ -84,13 +70,8 @@ def _print_report(report) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from assistant.cli import _service
-    from assistant.consistency import check_draft
-
     draft = None if args.batch else _read_draft(args)
-    with _service(args) as svc:
+    with open_service(args) as svc:
         if args.batch:
             return _batch(args, svc)
         with tqdm(unit="文", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty()) as bar:
@@ -99,16 +80,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            report = check_draft(
-                svc,
-                draft or "",
-                args.against,
-                progress=progress,
-                exclude_docs=args.exclude_docs,
-                gaps=not args.no_gaps,
-            )
+            report = svc.check(draft or "", args.against, progress=progress, exclude_docs=args.exclude_docs,
+                               gaps=not args.no_gaps)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     elif args.markdown:
         print(report.to_markdown(), end="")
     elif args.csv:
@@ -119,28 +94,25 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_where(args: argparse.Namespace) -> int:
-    from assistant.cli import _service
-    from assistant.coverage import coverage_table_csv, where_covered
-
     measures = list(args.measures)
     if args.file:
         with open(args.file, encoding="utf-8") as f:
             measures += [line.strip() for line in f if line.strip()]
     if not measures:
-        raise PlanAssistantError("give a MEASURE (or --file with one measure per line)")
-    with _service(args) as svc:
-        reports = [where_covered(svc, m, k=args.k) for m in measures]
+        raise BadRequest("施策・事業名（MEASURE）か、1行に1つ書いたファイル（--file）を指定してください。")
+    with open_service(args) as svc:
+        reports = [svc.where(m, k=args.k) for m in measures]
     if args.csv:
-        print(coverage_table_csv(reports), end="")
+        print(to_table_csv(reports), end="")
     elif args.json:
-        _print_json(reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports])
+        print_json(reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports])
     else:
         for r in reports:
             print(r.to_text())
     return 0
 
 
-def add_check_parsers(sub) -> None:
+def add_check_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
         help="check a draft plan against the plan documents",
@@ -152,7 +124,7 @@ def add_check_parsers(sub) -> None:
     p.add_argument("--batch", help="JSONL file of {id, draft}: one verdict line per input line")
     p.add_argument(
         "--against",
-        choices=("sector_plan", "plan", "consultation", "all"),
+        choices=AGAINST,
         default="all",
         help="documents to check against (default: all)",
     )

@@ -1,0 +1,186 @@
+"""The draft loop: every statement of a draft, its evidence retrieved and judged, and the targets
+of the plans the draft relies on that it never mentions (reverse gaps).
+
+Evidence is searched with BM25 first (cheap, and best for statements full of figures, whose dense
+ranking favours number tables), then with the hybrid search too unless BM25 already gives a clear
+verdict (DECISIVE).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Protocol
+
+from assistant.check.judge import DECISIVE, judge
+from assistant.check.report import CheckReport, Gap, StatementResult
+from assistant.check.statements import Statement, split_statements
+from assistant.check.values import STRONG, subject_tokens, values_of
+from assistant.errors import BadRequest
+from assistant.evidence import TermStatistics, WordWeights
+from assistant.retrieve import Mode
+from assistant.text.numerals import plain
+from assistant.text.sentences import units
+from assistant.text.tokens import Tokenizer
+from assistant.types import AGAINST, AGAINST_TYPES, DocumentMeta, Passage, SearchFilters
+
+MAX_DRAFT_CHARS = 3_000_000
+MAX_GAPS = 50
+GAP_DOCS = 5
+GAP_COVERED = 0.6  # a document's target counts as mentioned when a statement covers this much of it
+GAP_SOURCE_SHARE = 5  # a plan the draft relies on is cited by at least 1/this of the top plan's count …
+GAP_SOURCE_MIN = 2  # … and at least this often
+GAP_PASSAGES = 60  # passages searched for targets per relied-on plan
+
+ProgressFn = Callable[[int, int], None]
+
+
+class Documents(Protocol):
+    """What the check needs of the service: search, the document list and the term statistics."""
+
+    @property
+    def tokenizer(self) -> Tokenizer: ...
+
+    @property
+    def term_stats(self) -> TermStatistics: ...
+
+    @property
+    def max_query_chars(self) -> int: ...
+
+    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
+               mode: Mode = "hybrid") -> list[Passage]: ...
+
+    def documents(self) -> list[DocumentMeta]: ...
+
+
+def search_filters(svc: Documents, against: str, exclude_docs: list[str] | None) -> SearchFilters:
+    if against not in AGAINST:
+        raise BadRequest(f"照合先の指定が正しくありません: {against}（{' / '.join(AGAINST)} のいずれか）")
+    types = AGAINST_TYPES[against]
+    if not exclude_docs:
+        return SearchFilters(doc_types=types)
+    excluded = set(exclude_docs)
+    ids = [
+        d.doc_id
+        for d in svc.documents()
+        if d.doc_id not in excluded and (types is None or d.doc_type in types)
+    ]
+    if not ids:
+        raise BadRequest("照合先の資料がありません。資料を取り込むか、照合先の指定を見直してください。")
+    return SearchFilters(doc_ids=ids)
+
+
+def _judge_retrieved(
+    svc: Documents, st: Statement, k: int, filters: SearchFilters, words: WordWeights, cache: dict
+) -> StatementResult:
+    """BM25 first (cheap, and best for statements full of figures, whose dense ranking favours
+    number tables); the hybrid search too unless BM25 already gives a clear verdict."""
+    if len(plain(st.text)) < 2:
+        return judge(st, [], words, cache)
+    query = st.text[: svc.max_query_chars]
+    passages = svc.search(query, k, filters, mode="sparse")
+    result = judge(st, passages, words, cache)
+    if result.verdict in ("consistent", "conflict") and result.evidence[0].coverage >= DECISIVE:
+        return result
+    seen = {(p.doc_id, p.chunk_no) for p in passages}
+    passages += [p for p in svc.search(query, k, filters) if (p.doc_id, p.chunk_no) not in seen]
+    return judge(st, passages, words, cache)
+
+
+def check_draft(
+    svc: Documents,
+    draft: str,
+    against: str = "all",
+    progress: ProgressFn | None = None,
+    batch_size: int = 32,
+    exclude_docs: list[str] | None = None,
+    k: int = 8,
+    gaps: bool = True,
+) -> CheckReport:
+    """Check every statement of `draft` against the documents chosen by `against`."""
+    if not (draft or "").strip():
+        raise BadRequest("原案の本文が空です。確認したい文章を入力するか、ファイルを指定してください。")
+    if len(draft) > MAX_DRAFT_CHARS:
+        raise BadRequest(
+            f"原案が長すぎます（{len(draft)}文字）。{MAX_DRAFT_CHARS}文字以内に分割してください。"
+        )
+    filters = search_filters(svc, against, exclude_docs)
+    statements = split_statements(draft)
+    if not statements:
+        raise BadRequest("原案から確認できる文が見つかりませんでした。本文を確認してください。")
+    words = WordWeights(svc.tokenizer, svc.term_stats)
+    cache: dict = {}
+    results: list[StatementResult] = []
+    relied_on: Counter[str] = Counter()
+    total = len(statements)
+    for start in range(0, total, max(1, batch_size)):
+        for st in statements[start : start + batch_size]:
+            result = _judge_retrieved(svc, st, k, filters, words, cache)
+            results.append(result)
+            if result.verdict in ("consistent", "conflict"):
+                relied_on[result.evidence[0].passage.doc_id] += 1
+        if progress:
+            progress(min(start + batch_size, total), total)
+    report = CheckReport(results, against=against)
+    # the plans the draft mainly relies on: cited by several statements, not once in passing
+    plans = {d.doc_id for d in svc.documents() if d.doc_type in ("plan", "sector_plan")}
+    top = max(relied_on.values(), default=0)
+    sources = [d for d, n in relied_on.most_common() if d in plans and n >= max(GAP_SOURCE_MIN, top // GAP_SOURCE_SHARE)][:GAP_DOCS]
+    if gaps and sources:
+        report.gaps = find_gaps(svc, statements, sources, filters, words)
+    return report
+
+
+# ---------------------------------------------------------------------- reverse gaps
+_TARGET = re.compile(r"目標|指標|ＫＰＩ|KPI|までに|を目指|目指し")
+_GAP_QUERY = "目標値 成果指標 評価指標 目標 までに 目指す"
+
+
+def find_gaps(
+    svc: Documents,
+    statements: list[Statement],
+    docs: list[str],
+    filters: SearchFilters,
+    words: WordWeights,
+    limit: int = MAX_GAPS,
+) -> list[Gap]:
+    """Targets in the documents the draft relies on that no statement of the draft mentions."""
+    index: dict[str, set[int]] = {}
+    stmt_tokens = []
+    for i, st in enumerate(statements):
+        toks = words.tokens(st.text)
+        stmt_tokens.append(toks)
+        for t in toks:
+            index.setdefault(t, set()).add(i)
+    gaps: list[Gap] = []
+    seen: set[str] = set()
+    for doc in docs:
+        doc_filter = SearchFilters(doc_types=filters.doc_types, doc_ids=[doc])
+        for p in svc.search(_GAP_QUERY, GAP_PASSAGES, doc_filter):
+            for u in units(p.text):
+                if u.kind == "heading" or len(u.text) < 6:
+                    continue
+                if not (_TARGET.search(u.text) or (u.kind == "row" and _TARGET.search(u.header))):
+                    continue
+                values = values_of(u.text, responsible_only=False)
+                figures = [f for f in values.facts if f.kind in STRONG]
+                key = plain(u.text)
+                if not figures or key in seen:
+                    continue
+                seen.add(key)
+                weights = words.weights(subject_tokens(words, u.text, values))
+                total = sum(weights.values())
+                if not total:
+                    continue
+                candidates = set().union(*(index.get(t, set()) for t in weights))
+                best = max(
+                    (sum(w for t, w in weights.items() if t in stmt_tokens[i]) / total for i in candidates),
+                    default=0.0,
+                )
+                if best < GAP_COVERED:
+                    gaps.append(Gap(p, u.text, [f.surface for f in values.facts]))
+                    if len(gaps) >= limit:
+                        return gaps
+    return gaps
+

@@ -1,0 +1,76 @@
+"""The SudachiPy tokenizer behind one public API: BM25 tokens, content words, proper nouns.
+
+Mode C, normalised forms, lower case. SudachiPy refuses inputs over ~49k bytes, so every
+method reads long texts in slices of `SLICE_CHARS`: BM25 and coverage see the same tokens.
+The tokenizer is not thread-safe; one lock serialises its use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from assistant.text.wordlists import QUESTION_WORDS
+
+SLICE_CHARS = 4000
+_DROP_POS = {"助詞", "助動詞", "補助記号", "空白"}  # not indexed for BM25
+_CONTENT_POS = {"名詞", "形状詞", "接尾辞"}  # content words of a question or statement
+_PUNCTUATION = re.compile(r"[\W_]+")
+
+
+class Tokenizer:
+    def __init__(self) -> None:
+        self._tokenizer: Any = None
+        self._mode: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        if self._tokenizer is None:
+            from sudachipy import Dictionary, SplitMode
+
+            self._tokenizer = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+            self._mode = SplitMode.C
+
+    def _morphemes(self, text: str) -> Iterator[Any]:
+        self.warm_up()
+        text = unicodedata.normalize("NFKC", text)
+        with self._lock:
+            morphemes = [m for start in range(0, len(text), SLICE_CHARS)
+                         for m in self._tokenizer.tokenize(text[start:start + SLICE_CHARS], self._mode)]
+        yield from morphemes
+
+    def tokens(self, text: str) -> list[str]:
+        """Every word but particles, auxiliaries and punctuation: what BM25 indexes."""
+        out = []
+        for m in self._morphemes(text):
+            if m.part_of_speech()[0] in _DROP_POS:
+                continue
+            form = m.normalized_form().lower()
+            if form.strip():
+                out.append(form)
+        return out
+
+    def content_tokens(self, text: str) -> list[str]:
+        """Nouns (and other content words) of `text`, normalised, without question words, once each."""
+        out = []
+        for m in self._morphemes(text):
+            if m.part_of_speech()[0] not in _CONTENT_POS or m.surface().lower() in QUESTION_WORDS:
+                continue
+            form = m.normalized_form().lower()
+            if form.startswith(("何", "幾")) and len(form) <= 6:
+                continue  # 何度, 何名, 何パーセント: the question's unknown, not its subject
+            if form.strip() and form not in QUESTION_WORDS and not _PUNCTUATION.fullmatch(form):
+                out.append(form)
+        return list(dict.fromkeys(out))
+
+    def proper_nouns(self, text: str, kind: str | None = None) -> list[str]:
+        """Proper nouns (固有名詞) as written; `kind` narrows them ("地名": place names)."""
+        return [m.surface() for m in self._morphemes(text)
+                if m.part_of_speech()[1] == "固有名詞" and (kind is None or m.part_of_speech()[2] == kind)]
+
+    def place_names(self, text: str) -> list[str]:
+        """Place names (固有名詞・地名): a passage about another place does not answer."""
+        return self.proper_nouns(text, "地名")

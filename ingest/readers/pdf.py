@@ -1,0 +1,221 @@
+"""PDF → one `Page` per page, with a status: "ok", "empty" (blank), "no_text_layer" (a scan or
+outlined text: needs OCR) or "garbled" (a broken font map). Only "ok" pages carry text.
+
+A PDF without a text layer is not an error here: its pages come back with status
+"no_text_layer" and a warning, so a reviewer can still look at the rest; the indexer refuses a
+PDF in which no page has text (`needs_ocr`).
+
+Text comes from pypdf, page by page. Where a page comes out as mojibake (see
+`normalize.page_quality`) or with CJK radical code points, it is extracted again with
+pypdfium2 and the better text is kept (note "extracted with pypdfium2"). Measured on
+corpus/otoineppu/kouhou/*.pdf, share of non-space characters that are Japanese, whole
+file, pypdf → pypdfium2:
+
+    2020-09  0.21 → 0.87    2021-02  0.29 → 0.83    2022-01  0.12 → 0.90
+    2023-10  0.41 → 0.82    2024-05  0.07 → 0.78    2024-06 (clean issue)  0.73 → 0.73
+
+pypdf leaves 44 of those 60 pages garbled, pypdfium2 none, and pypdfium2 is 3–5× faster.
+pdfminer.six also decodes them but is not a dependency.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+from pypdf import PdfReader
+from pypdf.errors import DependencyError, FileNotDecryptedError
+
+from assistant.errors import UnreadableDocument
+from assistant.types import LoadedDocument, Page
+from ingest.normalize import japanese_ratio, normalize_text, page_quality, strip_running_lines, suspect_ratio
+from ingest.readers import first_heading, page_ranges
+
+log = logging.getLogger(__name__)
+
+# A page with more than 0.5 % mojibake characters (1 in 200) is extracted again with pypdfium2;
+# far below `GARBLED_RATIO`, as a page with a few broken fonts among good ones is worth a retry.
+# Measured with pypdf on the 603 readable pages of ../shared/corpus/**/*.pdf: 586 have none,
+# 4 have 0.0007–0.0035 (stray symbols), 13 have 0.0066–0.19 (broken fonts) and are retried.
+RETRY_SUSPECT_RATIO = 0.005
+# When comparing two extractions, a mojibake character costs twice what a Japanese one earns.
+SUSPECT_PENALTY = 2
+# A page without text objects but with 20+ path objects is drawn (outlined text, a map, a
+# chart), so it needs OCR rather than being blank; a few paths are just rules and frames. In
+# ../shared/corpus the 9 pages without text objects have either 0 paths (blank) or 931–1,651.
+DRAWING_PATHS = 20
+# The /Title in the PDF's metadata is used only when at least 30 % Japanese: authoring tools
+# leave "Microsoft Word - 001.docx", "untitled", "PowerPoint Presentation" there.
+METADATA_TITLE_MIN_JAPANESE = 0.3
+
+NO_TEXT_NOTE = "no text layer (needs OCR)"  # Page.note, for diagnostics
+NEEDS_OCR = (
+    "どのページにもテキスト層がありません（画像や図形だけの PDF です）: no text layer on any page。"
+    "OCR をかけてから再投入してください"
+)
+
+_RADICAL = re.compile("[\u2e80-\u2fdf]")
+_TOOL_TITLE = re.compile(r"\.(docx?|xlsx?|pptx?|pdf|indd|jtd)$|^(無題|タイトルなし)", re.IGNORECASE)
+
+
+def read(path: Path) -> LoadedDocument:
+    doc = LoadedDocument(source=str(path), kind="pdf")
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableDocument(
+                f"暗号化されたPDFです（パスワードが必要）: {path.name}。パスワードを外してから再投入してください"
+            )
+        pages = list(reader.pages)
+    except UnreadableDocument:
+        raise
+    except (DependencyError, FileNotDecryptedError) as err:
+        raise UnreadableDocument(f"暗号化されたPDFを開けません: {path.name}: {err}") from err
+    except Exception as err:  # pypdf raises many types on broken files
+        raise UnreadableDocument(_broken(path, err)) from err
+    if not pages:
+        raise UnreadableDocument(_broken(path, "no pages"))
+
+    fallback = _Pdfium(path)
+    raw: list[str] = []
+    notes: list[str] = []
+    censuses = [fallback.census(i) for i in range(len(pages))]
+    for i, page in enumerate(pages):
+        text, note, census = "", "", censuses[i]
+        if census is None or census[0]:  # pypdf is slow on pages without any text
+            try:
+                text = page.extract_text() or ""
+            except Exception as err:  # noqa: BLE001 - pypdf raises anything on a broken content stream
+                log.warning("pypdf failed on %s page %d: %s", path.name, i + 1, err)
+        retry = page_quality(text)[0] != "ok" or suspect_ratio(text) > RETRY_SUSPECT_RATIO
+        if retry or _RADICAL.search(text):
+            other = fallback.page_text(i)
+            if other is not None and _score(other) > _score(text):
+                text, note = other, "extracted with pypdfium2"
+        raw.append(text)
+        notes.append(note)
+    cleaned = strip_running_lines([t if page_quality(t)[0] == "ok" else "" for t in raw])
+    for i, (text, note) in enumerate(zip(raw, notes)):
+        status, reason = page_quality(text)
+        census = censuses[i]
+        if status == "ok":
+            doc.pages.append(Page(i + 1, normalize_text(cleaned[i]), "ok", note))
+        elif status == "empty" and census is not None and not census[1]:
+            doc.pages.append(Page(i + 1, "", "empty", "blank page"))
+        elif status == "empty":
+            doc.pages.append(Page(i + 1, "", "no_text_layer", NO_TEXT_NOTE))
+        else:
+            doc.pages.append(Page(i + 1, "", "garbled", reason))
+    fallback.close()
+    doc.warnings.extend(_warnings(doc))
+    doc.title = _metadata_title(reader) or first_heading(doc.pages[0].text if doc.pages else "")
+    return doc
+
+
+def needs_ocr(doc: LoadedDocument) -> bool:
+    """No page has text and some have no text layer: a scan, which only OCR can make searchable."""
+    return (
+        bool(doc.pages)
+        and not doc.records
+        and not any(p.status == "ok" for p in doc.pages)
+        and any(p.status == "no_text_layer" for p in doc.pages)
+    )
+
+
+def _broken(path: Path, detail: object) -> str:
+    return f"PDF が壊れているか途中で切れています: {path.name}: {detail}。元のファイルを取り直してください"
+
+
+def _warnings(doc: LoadedDocument) -> list[str]:
+    """The one place that words what went wrong with a PDF's pages, naming the pages."""
+    no_text = [p.number for p in doc.pages if p.status == "no_text_layer"]
+    garbled = [p.number for p in doc.pages if p.status == "garbled"]
+    out: list[str] = []
+    if needs_ocr(doc):
+        out.append(NEEDS_OCR)
+    elif not any(p.status == "ok" for p in doc.pages):
+        out.append("どのページからも文字を取り出せません: 白紙か文字化けしたページだけです")
+    elif no_text:
+        out.append(f"テキスト層のないページは検索できません（OCR が必要です）: ページ {page_ranges(no_text)}")
+    if garbled:
+        out.append(
+            f"文字化けしたページは検索できません（フォントの文字対応表が壊れています）: ページ {page_ranges(garbled)}"
+        )
+    return out
+
+
+def _score(text: str) -> tuple[bool, float, bool, int]:
+    """Which of two extractions of a page to keep: readable first, then more Japanese and less
+    mojibake, then free of radicals, then longer."""
+    ok = page_quality(text)[0] == "ok"
+    quality = round(japanese_ratio(text) - SUSPECT_PENALTY * suspect_ratio(text), 2)
+    return ok, quality, not _RADICAL.search(text), len(text)
+
+
+def _metadata_title(reader: PdfReader) -> str | None:
+    try:
+        info = reader.metadata
+        title = info.get("/Title") if info else None
+    except Exception:  # noqa: BLE001 - a broken Info dictionary only costs the title
+        return None
+    title = normalize_text(str(title or ""), structured=True).replace("\n", " ").strip()
+    if len(title) < 2 or japanese_ratio(title) < METADATA_TITLE_MIN_JAPANESE or _TOOL_TITLE.search(title):
+        return None
+    return title
+
+
+class _Pdfium:
+    """pypdfium2 on the same file: the fallback extractor, and a look at what a page is
+    made of (text objects, images, paths). Opened on first use; None/unknown on failure."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pdf: pypdfium2.PdfDocument | None = None
+        self.failed = False
+
+    def _doc(self) -> pypdfium2.PdfDocument | None:
+        if self.pdf is None and not self.failed:
+            try:
+                self.pdf = pypdfium2.PdfDocument(str(self.path))
+            except (pypdfium2.PdfiumError, OSError) as err:
+                log.warning("pypdfium2 cannot open %s: %s", self.path.name, err)
+                self.failed = True
+        return self.pdf
+
+    def page_text(self, index: int) -> str | None:
+        pdf = self._doc()
+        if pdf is None:
+            return None
+        try:
+            textpage = pdf[index].get_textpage()
+            try:
+                return str(textpage.get_text_range())
+            finally:
+                textpage.close()
+        except (pypdfium2.PdfiumError, IndexError) as err:
+            log.warning("pypdfium2 failed on %s page %d: %s", self.path.name, index + 1, err)
+            return None
+
+    def census(self, index: int) -> tuple[bool, bool] | None:
+        """(has text objects, has an image or a drawing), or None when unknown."""
+        pdf = self._doc()
+        if pdf is None:
+            return None
+        try:
+            text, paths, image = False, 0, False
+            for obj in pdf[index].get_objects(max_depth=3):
+                text = text or obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT
+                paths += obj.type == pdfium_c.FPDF_PAGEOBJ_PATH
+                image = image or obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE
+                if text and (image or paths >= DRAWING_PATHS):
+                    break
+            return text, image or paths >= DRAWING_PATHS
+        except (pypdfium2.PdfiumError, IndexError):
+            return None
+
+    def close(self) -> None:
+        if self.pdf is not None:
+            self.pdf.close()

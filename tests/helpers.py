@@ -1,0 +1,47 @@
+"""Helpers the tests import: paths, the test vector cache, a started service over the sample documents.
+
+Fixtures stay in conftest.py; plain functions and constants live here, so tests never import conftest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+EVAL = SHARED / "eval"
+SAMPLE_DOCS = REPO / "assistant" / "samples" / "docs"
+# vectors are cached by model and text hash; inside the checkout (git-ignored), so no state is shared
+# with other checkouts or with the developer's own cache
+TEST_VECTOR_CACHE = REPO / "tests" / ".cache" / "vectors.sqlite"
+
+
+def require_corpus() -> Path:
+    if not CORPUS.exists():
+        pytest.skip(f"real documents not found at {CORPUS} (../shared/corpus): corpus tests skipped")
+    return CORPUS
+
+
+def service_settings(data_dir: Path, **overrides):
+    """Settings for a test service: its own data directory, the test vector cache, extractive answers."""
+    from assistant.config import Settings
+
+    return Settings(**{"data_dir": data_dir, "vector_cache": TEST_VECTOR_CACHE, "generator": "extractive",
+                       **overrides})
+
+
+def sample_service(data_dir: Path, *, llm=None, **overrides):
+    """A started service over the bundled sample documents.
+
+    `overrides` are Settings fields; `llm` is a generator object (tests.fakes.ScriptedGenerator) that
+    replaces the configured one, which is otherwise the extractive generator.
+    """
+    from assistant.service import PlanAssistant
+
+    svc = PlanAssistant(service_settings(data_dir, **overrides), generator=llm).start()
+    results = svc.ingest([SAMPLE_DOCS], manifest=SAMPLE_DOCS / "manifest.json")
+    assert not [r for r in results if r.status == "failed"], results
+    return svc

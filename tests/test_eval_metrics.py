@@ -1,0 +1,235 @@
+"""The evaluation scoring on hand-made results: splits, the document-stem rule, answers, follow-ups, checks.
+
+No index and no model: these are the functions every reported figure goes through, so they are tested
+on cases whose right figures can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from eval.answer_eval import answer_scores, run_answer_eval, score_answers
+from eval.check_eval import check_scores, evidence_hit
+from eval.cli import search_scores
+from eval.ingest_check import main as ingest_check
+from eval.ingest_check import unexpected_failures
+from eval.metrics import DOC_SUFFIXES, doc_stem, is_hit, per_split, split_of
+from eval.multiturn_eval import conversation_row, converse, multiturn_scores, run_multiturn_eval
+
+
+def _answer(text: str, abstained: bool = False, cited: str = "") -> dict:
+    citations = [{"doc": "d", "text": cited}] if cited else []
+    return {"answer": text, "abstained": abstained, "citations": citations}
+
+
+class FakeService:
+    """Answers from a table keyed by question; records the history each question came with."""
+
+    generator_name = "fake"
+
+    def __init__(self, table: dict[str, dict]):
+        self.table, self.seen = table, []
+
+    def ask(self, question, history=None):
+        self.seen.append((question, history))
+        return SimpleNamespace(to_dict=lambda: self.table[question])
+
+
+# ------------------------------------------------------------------ splits and documents
+def test_missing_split_counts_as_tune_and_splits_are_reported_in_order():
+    assert split_of({}) == split_of({"split": None}) == "tune" and split_of({"split": "check"}) == "check"
+    rows = [{"split": "check", "v": 1}, {"split": "tune", "v": 0}, {"split": "extra", "v": 1},
+            {"split": "tune", "v": 1}]
+    out = per_split(rows, lambda rs: {"n": len(rs), "sum": sum(r["v"] for r in rs)})
+    assert list(out) == ["tune", "check", "extra", "all"]
+    assert out["tune"] == {"n": 2, "sum": 1} and out["check"] == {"n": 1, "sum": 1} and out["all"]["n"] == 4
+
+
+def test_a_split_without_cases_is_left_out_but_all_is_always_there():
+    assert list(per_split([{"split": "tune"}], len)) == ["tune", "all"]
+    assert per_split([], len) == {"all": 0}
+
+
+@pytest.mark.parametrize("doc, stem", [
+    ("saku_houshin", "saku_houshin"), ("saku_houshin.txt", "saku_houshin"), ("2020-09.PDF", "2020-09"),
+    ("env6_plan_an.html", "env6_plan_an"), ("plan_v1.2", "plan_v1.2"), ("r7.kouhou", "r7.kouhou"),
+    (None, None),
+])
+def test_doc_stem_cuts_only_document_extensions(doc, stem):
+    assert doc_stem(doc) == stem
+
+
+def test_doc_suffixes_cover_everything_the_loader_reads():
+    from ingest.load import SUPPORTED_SUFFIXES
+
+    assert set(SUPPORTED_SUFFIXES) <= DOC_SUFFIXES
+
+
+def test_hit_needs_the_document_by_stem_and_the_text_after_normalisation():
+    case = {"doc": "2024-06.pdf", "source_contains": "令和６年 ６月"}
+    assert is_hit({"doc": "2024-06", "text": "……令和6年6月に…"}, case)
+    assert not is_hit({"doc": "2024-05", "text": "令和6年6月"}, case)
+    assert not is_hit({"doc": "2024-06", "text": "令和6年7月"}, case)
+
+
+def test_search_scores_per_split():
+    rows = [{"split": "tune", "hits": [True, False]}, {"split": "check", "hits": [False, True]},
+            {"split": "check", "hits": [False] * 10}]
+    out = per_split(rows, search_scores)
+    assert out["tune"]["hit@1"] == 1.0 and out["check"]["hit@1"] == 0.0 and out["check"]["hit@5"] == 0.5
+    assert out["check"]["mrr@10"] == pytest.approx(0.25) and out["all"]["cases"] == 3
+
+
+# ------------------------------------------------------------------ answers
+CASES = [
+    {"id": "a", "answer_keys": [["7つ", "七つ"]], "source_contains": "7つの政策", "split": "tune"},
+    {"id": "b", "answer_keys": [["3.1"]], "source_contains": "3.1ポイント", "split": "check"},
+    {"id": "c", "answer_keys": [["2060"], ["460"]], "source_contains": "460人", "split": "check"},
+    {"id": "u", "answer_keys": [], "source_contains": "", "doc": None, "split": "check"},
+    {"id": "v", "answer_keys": []},  # no split: tune
+]
+ANSWERS = {
+    "a": _answer("７つの政策分野です。[1]", cited="７つの 政策分野"),
+    "b": _answer("資料には記載が見当たりません。", abstained=True),
+    "c": _answer("2060年には約500人です。[1]", cited="460人程度"),
+    "u": _answer("資料には記載が見当たりません。", abstained=True),
+    "v": _answer("たぶん5年です。"),
+}
+
+
+def test_answer_scores_count_false_abstentions_apart_and_split():
+    scores, rows = score_answers(CASES, ANSWERS)
+    assert scores["key_fact_accuracy"] == pytest.approx(1 / 3)
+    assert scores["citation_support"] == pytest.approx(2 / 3)
+    assert scores["false_abstention"] == pytest.approx(1 / 3) and scores["abstention_accuracy"] == 0.5
+    assert scores["mean_seconds"] is None
+    out = per_split(rows, answer_scores)
+    assert out["tune"]["key_fact_accuracy"] == 1.0 and out["tune"]["abstention_accuracy"] == 0.0
+    assert out["check"]["key_fact_accuracy"] == 0.0 and out["check"]["false_abstention"] == 0.5
+    assert out["check"]["abstention_accuracy"] == 1.0
+    assert (out["check"]["answerable"], out["check"]["unanswerable"]) == (2, 1)
+
+
+def test_a_split_without_unanswerable_questions_has_no_abstention_figure():
+    _, rows = score_answers(CASES[:1], ANSWERS)
+    assert answer_scores(rows)["abstention_accuracy"] is None
+
+
+def test_answers_command_prints_a_row_per_split(capsys):
+    svc = FakeService({f"q{c['id']}": ANSWERS[c["id"]] for c in CASES})
+    cases = [{**c, "question": f"q{c['id']}"} for c in CASES]
+    args = argparse.Namespace(cases="x_qa.jsonl", json=False, verbose=False)
+    assert run_answer_eval(args, svc, cases) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "answers x_qa.jsonl: generator fake"
+    assert [x.split()[0] for x in lines[2:]] == ["tune", "check", "all"]
+    run_answer_eval(argparse.Namespace(cases="x", json=True, verbose=True), svc, cases)
+    out = json.loads(capsys.readouterr().out)  # one JSON document, even with -v
+    assert list(out["scores"]) == ["tune", "check", "all"] and len(out["cases"]) == 5
+
+
+# ------------------------------------------------------------------ follow-up conversations
+MT = [
+    {"id": "m1", "turns": ["計画期間は？", "その終わりは2030年ですよね？"], "answer_keys": [["2031"]],
+     "source_contains": "2031年", "split": "tune", "false_premise": True},
+    {"id": "m2", "turns": ["人口ビジョンは？", "2060年は？"], "answer_keys": [["460"]], "source_contains": "460人",
+     "split": "check"},
+]
+
+
+def test_turns_are_asked_in_order_with_the_conversation_so_far():
+    svc = FakeService({"t1": _answer("A1"), "t2": _answer("A2"), "t3": _answer("A3")})
+    answers = converse(svc, ["t1", "t2", "t3"])
+    assert [a["answer"] for a in answers] == ["A1", "A2", "A3"]
+    assert svc.seen[0] == ("t1", [])
+    assert svc.seen[2][1] == [{"role": "user", "content": "t1"}, {"role": "assistant", "content": "A1"},
+                              {"role": "user", "content": "t2"}, {"role": "assistant", "content": "A2"}]
+
+
+def test_only_the_last_turn_is_scored_and_an_abstention_is_wrong():
+    right_then_abstain = [_answer("2031年まで"), _answer("2031年です", abstained=True)]
+    assert not conversation_row(MT[0], right_then_abstain)["correct"]
+    wrong_then_right = [_answer("わかりません", abstained=True), _answer("いいえ、2031年度までです。", cited="2031年")]
+    row = conversation_row(MT[0], wrong_then_right, 1.5)
+    assert row["correct"] and row["cited"] and row["false_premise"]
+    assert row["turns"] == 2 and row["seconds"] == 1.5
+
+
+def test_multiturn_scores_report_false_premise_cases_apart():
+    rows = [conversation_row(MT[0], [_answer("2031年度まで")]),
+            conversation_row(MT[1], [_answer("約500人")]),
+            conversation_row({**MT[1], "split": "tune"}, [_answer("記載が見当たりません", abstained=True)])]
+    out = per_split(rows, multiturn_scores)
+    assert out["all"]["key_fact_accuracy"] == pytest.approx(1 / 3)
+    assert out["all"]["false_premise_accuracy"] == 1.0
+    assert out["all"]["other_accuracy"] == 0.0 and out["all"]["false_premise"] == 1
+    assert out["tune"]["abstained"] == 0.5 and out["check"]["false_premise_accuracy"] is None
+
+
+def test_multiturn_command(capsys):
+    svc = FakeService({"計画期間は？": _answer("2022年度から2031年度まで"), "その終わりは2030年ですよね？": _answer("いいえ、2031年度です"),
+                       "人口ビジョンは？": _answer("推計です"), "2060年は？": _answer("460人程度", cited="460人程度")})
+    assert run_multiturn_eval(argparse.Namespace(cases="x", json=True, verbose=False), svc, MT) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scores"]["all"]["key_fact_accuracy"] == 1.0 and out["scores"]["check"]["cases"] == 1
+
+
+# ------------------------------------------------------------------ draft checks
+def test_check_scores_per_split_with_evidence_over_consistent_and_conflict_only():
+    details = [
+        {"split": "tune", "expected": "conflict", "verdict": "conflict", "evidence_hit": True},
+        {"split": "tune", "expected": "consistent", "verdict": "conflict", "evidence_hit": False},
+        {"split": "check", "expected": "unsupported", "verdict": "unsupported", "evidence_hit": None},
+        {"split": "check", "expected": "conflict", "verdict": "conflict", "evidence_hit": True},
+    ]
+    out = per_split(details, check_scores)
+    assert out["tune"]["conflict"]["precision"] == 0.5 and out["tune"]["consistent"]["recall"] == 0.0
+    assert out["tune"]["evidence_accuracy"] == 0.5 and out["check"]["evidence_accuracy"] == 1.0
+    assert out["check"]["macro_f1"] == 1.0  # no consistent case expected or predicted: not averaged in
+    assert out["tune"]["macro_f1"] == pytest.approx(1 / 3)  # conflict 2/3, consistent 0; no unsupported
+    assert (out["all"]["evidence_found"], out["all"]["evidence_cases"], out["all"]["cases"]) == (2, 3, 4)
+
+
+def test_evidence_must_come_from_the_case_document_by_stem():
+    case = {"doc": "otoineppu_jinko.pdf", "evidence_contains": "460人程度"}
+    assert evidence_hit([{"doc": "otoineppu_jinko", "text": "2060年には460人 程度"}], case)
+    assert not evidence_hit([{"doc": "otoineppu_sogosenryaku", "text": "460人程度"}], case)
+    # unsupported cases have no evidence text: nothing can match it
+    assert not evidence_hit([{"doc": "otoineppu_jinko", "text": "x"}], {**case, "evidence_contains": ""})
+
+
+def test_generator_choice_is_validated_as_settings_not_patched_in(monkeypatch, tmp_path):
+    from assistant.errors import ConfigError
+    from eval.cli import open_service
+
+    for var in ("PLAN_ASSISTANT_OPENAI_BASE_URL", "PLAN_ASSISTANT_OPENAI_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    args = argparse.Namespace(what="answers", generator="openai", data_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="generator=openai needs"):
+        open_service(args)
+
+
+# ------------------------------------------------------------------ make eval's ingest gate
+def _report(*files):
+    statuses = ("added", "replaced", "skipped", "failed", "ignored")
+    summary = {s: sum(f["status"] == s for f in files) for s in statuses}
+    return json.dumps({"summary": summary, "files": list(files)}, ensure_ascii=False)
+
+
+OCR = {"path": "c/R03hinannpoint.pdf", "status": "failed",
+       "reason": "no text layer on any page (needs OCR): run OCR on the PDF and ingest it again"}
+
+
+def test_ingest_gate_passes_only_pdfs_without_a_text_layer(capsys):
+    ok = {"path": "c/a.txt", "status": "added", "reason": ""}
+    assert ingest_check("progress noise\n" + _report(ok, OCR)) == 0
+    broken = {"path": "c/b.pdf", "status": "failed", "reason": "encrypted (needs a password)"}
+    assert ingest_check(_report(ok, OCR, broken)) == 1
+    assert unexpected_failures(json.loads(_report(OCR, {**OCR, "path": "c/x.html"})))[0]["path"] == "c/x.html"
+    assert ingest_check("") == 1  # the ingest stopped before its report
+    assert ingest_check(_report(OCR)) == 1  # nothing indexed: every figure would be zero
+    assert "FAILED c/b.pdf" in capsys.readouterr().out
