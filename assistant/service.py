@@ -22,8 +22,7 @@ from assistant.store import ClientStore, EdgeStore, Store
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
 from assistant.where import CoverageReport, where_covered
-from ingest.load import SUPPORTED_SUFFIXES, iter_files
-from ingest.meta import load_manifest
+from ingest.load import SUPPORTED_SUFFIXES
 from ingest.pipeline import Indexer, IngestResult, ProgressFn
 from ingest.registry import Registry
 from ingest.uploads import save_upload
@@ -123,25 +122,7 @@ class PlanAssistant:
     def ingest(self, paths: Iterable[Path], overrides: dict | None = None, manifest: Path | None = None,
                progress: ProgressFn | None = None) -> list[IngestResult]:
         assert self.indexer is not None
-        entries = load_manifest(manifest) if manifest else {}
-        results = []
-        explicit = {Path(p).resolve() for p in paths if Path(p).is_file()}
-        files = [f for f in iter_files([Path(p) for p in paths], supported_only=False)
-                 if manifest is None or f.resolve() != Path(manifest).resolve()]
-        for path in files:
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES and path.resolve() not in explicit:
-                result = IngestResult(str(path), path.stem, "ignored",
-                                      f"unsupported file type {path.suffix or '(none)'}: not a document")
-            else:
-                per_file = dict(entries.get(path.name) or entries.get(path.stem) or {})
-                per_file = {k: per_file.get(k) for k in ("id", "title", "type", "audience", "issuer", "edition",
-                                                         "period")}
-                merged = {**per_file, **{k: v for k, v in (overrides or {}).items() if v}}
-                result = self.indexer.ingest(path, merged)
-            results.append(result)
-            if progress:
-                progress(result)
-        return results
+        return self.indexer.ingest_paths(paths, overrides, manifest, progress)
 
     def ingest_one(self, path: Path, overrides: dict | None = None) -> IngestResult:
         assert self.indexer is not None

@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,10 +14,12 @@ from assistant.errors import PlanAssistantError, UnreadableDocument
 from assistant.store import IndexPoint, Store, point_id
 from assistant.types import Chunk, DocumentMeta, Embedder, SparseEncoder
 from ingest.chunk import chunk_document
-from ingest.load import MAX_FILE_BYTES, check_size, load_file
-from ingest.meta import build_meta
+from ingest.load import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, check_size, iter_files, load_file
+from ingest.meta import build_meta, load_manifest
 from ingest.readers.pdf import NEEDS_OCR, needs_ocr
 from ingest.registry import Registry
+
+MANIFEST_FIELDS = ("id", "title", "type", "audience", "issuer", "edition", "period")
 
 
 @dataclass
@@ -42,6 +44,9 @@ def file_hash(path: Path) -> str:
 def index_text(meta: DocumentMeta, chunk: Chunk) -> str:
     """What gets embedded and BM25-encoded: title and section path give the chunk its context."""
     return f"{meta.title}\n{chunk.section}\n{chunk.text}"
+
+
+ProgressFn = Callable[[IngestResult], None]
 
 
 class Indexer:
@@ -107,5 +112,25 @@ class Indexer:
         self.store.delete_doc(doc_id)
         return found
 
-
-ProgressFn = Callable[[IngestResult], None]
+    def ingest_paths(self, paths: Iterable[Path], overrides: dict | None = None, manifest: Path | None = None,
+                     progress: ProgressFn | None = None) -> list[IngestResult]:
+        """Files and folders (recursive). A manifest gives per-file metadata (overrides win); a file in a
+        folder that is not a document is reported as ignored, a named one is tried and fails clearly."""
+        paths = [Path(p) for p in paths]
+        entries = load_manifest(manifest) if manifest else {}
+        explicit = {p.resolve() for p in paths if p.is_file()}
+        given = {k: v for k, v in (overrides or {}).items() if v}
+        results = []
+        for path in iter_files(paths, supported_only=False):
+            if manifest is not None and path.resolve() == Path(manifest).resolve():
+                continue
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES and path.resolve() not in explicit:
+                result = IngestResult(str(path), path.stem, "ignored",
+                                      f"unsupported file type {path.suffix or '(none)'}: not a document")
+            else:
+                entry = entries.get(path.name) or entries.get(path.stem) or {}
+                result = self.ingest(path, {**{k: entry.get(k) for k in MANIFEST_FIELDS}, **given})
+            results.append(result)
+            if progress:
+                progress(result)
+        return results

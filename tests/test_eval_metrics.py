@@ -204,13 +204,13 @@ def test_evidence_must_come_from_the_case_document_by_stem():
 
 def test_generator_choice_is_validated_as_settings_not_patched_in(monkeypatch, tmp_path):
     from assistant.errors import ConfigError
-    from eval.cli import open_service
+    from assistant.cli.common import open_service
 
     for var in ("PLAN_ASSISTANT_OPENAI_BASE_URL", "PLAN_ASSISTANT_OPENAI_MODEL"):
         monkeypatch.delenv(var, raising=False)
     args = argparse.Namespace(what="answers", generator="openai", data_dir=str(tmp_path))
     with pytest.raises(ConfigError, match="generator=openai needs"):
-        open_service(args)
+        open_service(args, generator=args.generator)
 
 
 # ------------------------------------------------------------------ make eval's ingest gate

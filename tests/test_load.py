@@ -417,7 +417,8 @@ def test_broken_newsletters_come_out_as_japanese(issue: str) -> None:
     text_pages = [p for p in doc.pages if p.status == "ok"]
     assert len(text_pages) == len(doc.pages) == 12
     assert not [p.number for p in doc.pages if p.status == "garbled"]
-    assert all(japanese_ratio(p.text) >= 0.5 for p in text_pages if len(p.text) > 200)
+    full_pages = [p for p in text_pages if len(p.text) > 200]
+    assert full_pages and all(japanese_ratio(p.text) >= 0.5 for p in full_pages)
     assert japanese_ratio(doc.text) >= 0.7
     assert sum(p.note == "extracted with pypdfium2" for p in doc.pages) >= 8
 
@@ -425,7 +426,7 @@ def test_broken_newsletters_come_out_as_japanese(issue: str) -> None:
 @pytest.mark.corpus
 def test_clean_newsletter_stays_with_pypdf() -> None:
     doc = load_file(shared_file("corpus/otoineppu/kouhou/2024-06.pdf"))
-    assert all(p.status == "ok" for p in doc.pages)
+    assert doc.pages and all(p.status == "ok" for p in doc.pages)
     assert sum(p.note == "extracted with pypdfium2" for p in doc.pages) <= 3
     assert "広報おといねっぷ" in doc.text
 
@@ -449,7 +450,7 @@ def test_image_only_pdfs_report_no_text_layer(name: str) -> None:
 @pytest.mark.corpus
 def test_typeset_fixture_pdf() -> None:
     doc = load_file(shared_file("fixtures/saku_houshin_typeset.pdf"))
-    assert all(p.status == "ok" for p in doc.pages)
+    assert doc.pages and all(p.status == "ok" for p in doc.pages)
     assert "希望をかなえ" in doc.text and "選ばれるまち" in doc.text
     assert "平成17年" in doc.text and "平成 17 年" not in doc.text
     assert "企画課長を幹事長" in doc.text
