@@ -19,7 +19,7 @@ from assistant.samples import PLANTED
 from assistant.text.facts import canonical_tokens
 from assistant.text.sentences import units
 from eval.metrics import norm
-from tests.helpers import EVAL, TEST_VECTOR_CACHE, sample_service
+from tests.helpers import TEST_VECTOR_CACHE, sample_service
 
 PLAN = "midorino_sogo_keikaku_kouki_soan"  # the comprehensive plan draft: it contains the planted errors
 CASES = json.loads(Path(PLANTED).read_text(encoding="utf-8"))
@@ -288,20 +288,3 @@ def test_cli_check_text_and_file(svc, tmp_path, capsys, monkeypatch):
     assert code == 0 and out.count("\nstatement,") == 4
     code, out, err = _run_cli(svc, ["check", str(tmp_path / "missing.txt")], capsys, monkeypatch)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "missing.txt" in err
-
-
-# --- the development cases over the real corpus ----------------------------------------------
-
-
-@pytest.mark.corpus
-def test_dev_draft_check_targets(corpus_svc):
-    from eval.check_eval import evaluate_check
-
-    path = EVAL / "dev_draft_check.jsonl"
-    if not path.exists():
-        pytest.skip(f"{path} not found: evaluation cases live in ../shared/eval")
-    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    scores, details = evaluate_check(corpus_svc, cases)
-    assert scores["macro_f1"] >= 0.8, details
-    assert scores["conflict"]["recall"] >= 0.8, details
-    assert scores["evidence_accuracy"] >= 0.9, details

@@ -203,8 +203,8 @@ def test_evidence_must_come_from_the_case_document_by_stem():
 
 
 def test_generator_choice_is_validated_as_settings_not_patched_in(monkeypatch, tmp_path):
-    from assistant.errors import ConfigError
     from assistant.cli.common import open_service
+    from assistant.errors import ConfigError
 
     for var in ("PLAN_ASSISTANT_OPENAI_BASE_URL", "PLAN_ASSISTANT_OPENAI_MODEL"):
         monkeypatch.delenv(var, raising=False)

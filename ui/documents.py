@@ -12,7 +12,8 @@ from ui import render
 from ui.staff import TYPE_CHOICES, document_choices, guarded
 
 LIST_HEADERS = ["ID", "タイトル", "種別", "公開範囲", "計画期間", "ページ", "チャンク"]
-STATUS_JA = {"added": "追加", "replaced": "更新", "skipped": "変更なし（スキップ）", "failed": "失敗"}
+STATUS_JA = {"added": "追加", "replaced": "更新", "skipped": "変更なし（スキップ）", "failed": "失敗",
+             "ignored": "対象外（文書ではありません）"}
 
 
 def document_rows(svc) -> list[list]:
