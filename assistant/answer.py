@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from assistant.covered import CoveredModel
 from assistant.errors import BadRequest, ModelUnavailable
 from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage, query_terms
 from assistant.prompts import build_messages, translation_messages
@@ -105,14 +106,14 @@ class Evidence:
 
 
 class AnswerEngine:
-    """`threshold` is the abstention threshold (`Settings.abstain_threshold`); `max_question_chars`
-    the question length limit (`Settings.max_query_chars`)."""
+    """`covered` decides whether the evidence answers a question (the fitted model of
+    `assistant.covered`); `max_question_chars` is the question length limit (`Settings.max_query_chars`)."""
 
     def __init__(self, search: Callable[..., list[Passage]], tokenizer: Tokenizer, stats: TermStatistics,
-                 embedder: Embedder | None = None, generator: Generator | None = None, *, threshold: float,
-                 max_question_chars: int = 2000, k: int = 6) -> None:
+                 embedder: Embedder | None = None, generator: Generator | None = None, *,
+                 covered: CoveredModel, max_question_chars: int = 2000, k: int = 6) -> None:
         self.search, self.tokenizer, self.stats, self.embedder = search, tokenizer, stats, embedder
-        self.generator, self.threshold, self.k = generator, threshold, k
+        self.generator, self.covered_model, self.k = generator, covered, k
         self.max_question_chars = max_question_chars
 
     # ------------------------------------------------------------------ evidence
@@ -170,7 +171,7 @@ class AnswerEngine:
             return False
         if is_english(ev.question) and not ev.translated:
             return ev.strength >= ENGLISH_DENSE_THRESHOLD  # dense similarity, English against Japanese
-        return ev.strength >= self.threshold
+        return self.covered_model.covered(ev)
 
     # ------------------------------------------------------------------ answers
     def ask(self, question: str, history: list[dict] | None = None,

@@ -1,4 +1,9 @@
-"""FastAPI service: thin routes over the shared service, one JSON error shape, staff token for staff routes."""
+"""FastAPI service: thin routes over the shared service, one JSON error shape, staff token for staff routes.
+
+Admission (issue 11): resident routes and the UI's events count against a per-client rate limit
+(429 with Retry-After); wrong staff tokens count against a stricter one, after which the client's
+staff token is refused, right or wrong, until the window passes.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,32 @@ import json
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.config import Settings
-from assistant.errors import INTERNAL_ERROR, PlanAssistantError, Unauthorized, UnreadableDocument
+from assistant.errors import (
+    INTERNAL_ERROR,
+    Busy,
+    PlanAssistantError,
+    RateLimited,
+    TryLater,
+    Unauthorized,
+    UnreadableDocument,
+)
 from assistant.feedback import FeedbackStore
+from assistant.limits import DAY, MINUTE, RateLimiter
 from assistant.service import PlanAssistant
 from assistant.types import Against, SearchFilters
 
 STAFF_ONLY = "職員用の機能です。職員トークン（X-Staff-Token）を指定してください。"
+TOKEN_LOCKED = "職員トークンの誤りが続いたため、しばらく受け付けを停止しています。時間をおいて再度お試しください。"
+UI_EVENTS = "/gradio_api/queue/join"  # every event of the mounted Gradio UI (a chat turn, a rating)
 
 
 class Filters(BaseModel):
@@ -68,6 +85,32 @@ def bearer_token(x_staff_token: str | None, authorization: str | None) -> str | 
     return None
 
 
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def error_response(exc: PlanAssistantError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TryLater) else None
+    return JSONResponse(error_body(exc.code, str(exc)), status_code=exc.status, headers=headers)
+
+
+class UIRateLimit:
+    """Pure ASGI middleware: the UI's events count against the per-client limit like the resident routes.
+    (Pure ASGI, not BaseHTTPMiddleware, so the API's and the UI's event streams pass through untouched.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith(UI_EVENTS):
+            limiter: RateLimiter = scope["app"].state.ui_limiter  # Starlette sets scope["app"] first
+            wait = limiter.hit(scope["client"][0] if scope.get("client") else "unknown")
+            if wait:
+                await error_response(RateLimited(retry_after=wait))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def to_filters(f: Filters | None, staff: bool) -> SearchFilters:
     f = f or Filters()
     return SearchFilters(doc_types=f.type or None, doc_ids=f.document or None, fiscal_year=f.fiscal_year,
@@ -90,7 +133,14 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
                   description="Search, grounded answers and consistency checks over a city's plan documents.")
     if service is not None:
         app.state.svc = service
-    app.state.feedback = feedback = FeedbackStore(settings.data_dir / "feedback.jsonl")
+    app.state.feedback = feedback = FeedbackStore(settings.data_dir / "feedback.jsonl",
+                                                  retention_days=settings.log_retention_days)
+    per_client = [(settings.rate_limit_per_minute, MINUTE), (settings.rate_limit_per_day, DAY)]
+    # on app.state, so a test can swap in limiters with its own clock
+    app.state.limiter = RateLimiter(per_client)
+    app.state.ui_limiter = RateLimiter(per_client)  # the UI's own budget: a chat turn is one or two events
+    app.state.token_guard = RateLimiter([(settings.staff_token_failures_per_minute, MINUTE)])
+    app.add_middleware(UIRateLimit)
 
     def svc(request: Request) -> PlanAssistant:
         return request.app.state.svc
@@ -99,17 +149,36 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
               authorization: Annotated[str | None, Header()] = None) -> str | None:
         return bearer_token(x_staff_token, authorization)
 
-    def staff_flag(tok: str | None = Depends(token)) -> bool:
-        return settings.staff_token_matches(tok)
+    def staff_flag(request: Request, tok: str | None = Depends(token)) -> bool:
+        """Whether the request carries the staff token. A wrong one counts against the guessing limit;
+        once it is reached, any token of that client is refused (429) until the window passes."""
+        if not tok:
+            return False
+        key, guard = client_key(request), request.app.state.token_guard
+        wait = guard.peek(key)
+        if wait:
+            raise RateLimited(TOKEN_LOCKED, retry_after=wait)
+        if settings.staff_token_matches(tok):
+            return True
+        guard.hit(key, force=True)
+        return False
 
-    def require_staff(tok: str | None = Depends(token)) -> bool:
-        if not settings.staff_token_matches(tok):
+    def require_staff(staff: bool = Depends(staff_flag)) -> bool:
+        if not staff:
             raise Unauthorized(STAFF_ONLY)
         return True
 
+    def resident(request: Request, staff: bool = Depends(staff_flag)) -> bool:
+        """`staff_flag`, and a resident's request counted against the per-client limit (staff are exempt)."""
+        if not staff:
+            wait = request.app.state.limiter.hit(client_key(request))
+            if wait:
+                raise RateLimited(retry_after=wait)
+        return staff
+
     @app.exception_handler(PlanAssistantError)
     async def _domain_error(_: Request, exc: PlanAssistantError):
-        return JSONResponse(error_body(exc.code, str(exc)), status_code=exc.status)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError):
@@ -130,15 +199,17 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
         return {"status": "ok", "documents": len(s.documents()), "generator": s.generator_name}
 
     @app.post("/ask")
-    async def ask(req: AskRequest, s=Depends(svc), staff: bool = Depends(staff_flag)):
+    async def ask(req: AskRequest, s=Depends(svc), staff: bool = Depends(resident)):
         history = [t.model_dump() for t in req.history]
         answer = await run_in_threadpool(s.ask, req.question, history, to_filters(req.filters, staff))
         return answer.to_dict()
 
     @app.post("/ask/stream")
-    async def ask_stream(req: AskRequest, s=Depends(svc), staff: bool = Depends(staff_flag)):
+    async def ask_stream(req: AskRequest, s=Depends(svc), staff: bool = Depends(resident)):
         history = [t.model_dump() for t in req.history]
         filters = to_filters(req.filters, staff)
+        if await run_in_threadpool(lambda: s.answers_busy):
+            raise Busy(retry_after=settings.max_answer_wait_s)  # a 503 now rather than an error event later
 
         def events():
             try:
@@ -150,7 +221,7 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
         return StreamingResponse(events(), media_type="text/event-stream")
 
     @app.post("/search")
-    async def search(req: SearchRequest, s=Depends(svc), staff: bool = Depends(staff_flag)):
+    async def search(req: SearchRequest, s=Depends(svc), staff: bool = Depends(resident)):
         passages = await run_in_threadpool(s.search, req.query, req.k, to_filters(req.filters, staff))
         return {"passages": [p.to_dict() for p in passages]}
 
@@ -190,6 +261,12 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
             return Response(feedback.export_csv(), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": 'attachment; filename="feedback.csv"'})
         return Response(feedback.export_jsonl(), media_type="application/x-ndjson; charset=utf-8")
+
+    @app.delete("/feedback", tags=["feedback"], dependencies=[Depends(require_staff)])
+    def purge_feedback(older_than_days: Annotated[float | None, Query(ge=0)] = None):
+        """Delete feedback records older than `older_than_days` (default: the retention; 0: all)."""
+        days = settings.log_retention_days if older_than_days is None else older_than_days
+        return {"purged": feedback.purge(days), "older_than_days": days}
 
     return app
 

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# the fitted covered-or-not model that ships with the package (assistant/covered.py reads it)
+COVERED_MODEL = Path(__file__).with_name("covered_model.json")
 GeneratorChoice = Literal["auto", "extractive", "local", "openai"]
 
 
@@ -43,15 +45,27 @@ class Settings(BaseSettings):
     openai_model: str | None = None
     openai_api_key: SecretStr | None = None
     llm_timeout: float = 60.0
-    # below this coverage of the question by the best passage the answer is "not covered"; set on the
-    # first 18 development questions (unanswerable .01–.36, the lowest answerable .42–.57)
-    abstain_threshold: float = 0.45
+    # the fitted covered-or-not model (weights and operating point; `plan-assistant eval fit-covered` refits it)
+    covered_model: Path = COVERED_MODEL
 
     # service
     staff_token: SecretStr | None = None
     max_upload_mb: int = 50
     max_file_mb: int = 200
     max_query_chars: int = 2000  # a question, a search query, and the part of a draft statement searched for
+
+    # admission (issue 11): per client (IP) on /ask, /ask/stream, /search and the UI's events; 0 = off
+    rate_limit_per_minute: int = Field(default=60, ge=0)
+    rate_limit_per_day: int = Field(default=2000, ge=0)
+    # wrong staff tokens per client and minute, after which even the right one is refused for a while
+    staff_token_failures_per_minute: int = Field(default=10, ge=1)
+    # answers generated at once by a language model (the bundled one serialises anyway), and how many may
+    # wait for a slot: beyond that 503; a wait longer than max_answer_wait_s gets an extractive answer
+    max_concurrent_answers: int = Field(default=1, ge=1)
+    max_waiting_answers: int = Field(default=8, ge=0)
+    max_answer_wait_s: float = Field(default=30.0, gt=0)
+    # feedback records (question, answer, reason; stored masked) are deleted after this many days
+    log_retention_days: int = Field(default=90, ge=1)
 
     def staff_token_matches(self, token: str | None) -> bool:
         """The one staff-token check (API and UI): constant-time, and never true without a configured token."""

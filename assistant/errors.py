@@ -1,5 +1,7 @@
 """The project's error hierarchy. Translated to messages only at the edges (CLI, API, UI)."""
 
+import math
+
 # what a user is told of an unexpected failure (the details go to the log)
 INTERNAL_ERROR = "内部エラーが発生しました。時間をおいて再度お試しください。"
 
@@ -62,3 +64,29 @@ class ModelUnavailable(PlanAssistantError):
 class ConfigError(PlanAssistantError):
     code = "config_error"
     status = 500
+
+
+# what a resident is told when the service turns a request away for load (issue 11)
+BUSY_MESSAGE = "ただいま混み合っています。しばらくしてからお試しください。"
+
+
+class TryLater(PlanAssistantError):
+    """A refusal for load, not for the request: the API adds `Retry-After` (whole seconds, at least 1)."""
+
+    def __init__(self, message: str = BUSY_MESSAGE, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
+class RateLimited(TryLater):
+    """One client sent more requests (or wrong staff tokens) than its share."""
+
+    code = "rate_limited"
+    status = 429
+
+
+class Busy(TryLater):
+    """The answer queue is full: every client is turned away until a slot frees."""
+
+    code = "busy"
+    status = 503

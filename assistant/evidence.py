@@ -21,7 +21,7 @@ from assistant.text.wordlists import META_WORDS
 META_WEIGHT = 0.25  # a word about where something is written (計画, 資料) counts this much
 # A passage that lacks a place the question names (another city) counts half; one that lacks the
 # question's most specific word (highest IDF: 趣味 in 「市長の趣味」) 0.6. Set on the first 18
-# development questions together with the abstention threshold (config.Settings.abstain_threshold).
+# development questions together with the former abstention threshold.
 OTHER_PLACE_FACTOR = 0.5
 MISSING_TOP_WORD_FACTOR = 0.6
 TOKEN_CACHE_LIMIT = 200_000  # texts whose tokens one WordWeights keeps (a long draft check)

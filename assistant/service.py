@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import os
 import threading
@@ -13,12 +14,15 @@ from assistant.answer import AnswerEngine
 from assistant.check import CheckReport, check_draft
 from assistant.check.draft import ProgressFn as CheckProgressFn
 from assistant.config import Settings
+from assistant.covered import CoveredModel
 from assistant.embed import CachedEmbedder, make_embedder
 from assistant.errors import BadRequest, NotFound, StoreUnavailable, UnsupportedFormat
+from assistant.limits import AnswerGate
 from assistant.llm import make_generator
 from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
 from assistant.store import ClientStore, EdgeStore, Store
+from assistant.text.sentences import SENTENCE_BOUNDARY
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
 from assistant.where import CoverageReport, where_covered
@@ -26,6 +30,9 @@ from ingest.load import SUPPORTED_SUFFIXES
 from ingest.pipeline import Indexer, IngestResult, ProgressFn
 from ingest.registry import Registry
 from ingest.uploads import save_upload
+
+# shown with an answer given extractively because the generator's queue was too long
+BUSY_NOTICE = "混み合っているため、資料の該当箇所をそのまま示しています"
 
 
 class PlanAssistant:
@@ -48,7 +55,10 @@ class PlanAssistant:
         self.indexer: Indexer | None = None
         self._engine: AnswerEngine | None = None
         self._engine_lock = threading.Lock()
+        self._extractive_engine: AnswerEngine | None = None
         self.generator: Generator | None = None
+        self.gate = AnswerGate(settings.max_concurrent_answers, settings.max_waiting_answers,
+                               settings.max_answer_wait_s)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> PlanAssistant:
@@ -83,9 +93,25 @@ class PlanAssistant:
             if self._engine is None:
                 self.generator = self._given_generator or make_generator(self.settings)
                 self._engine = AnswerEngine(self.search, self.tokenizer, self.term_stats, self.embedder,
-                                            self.generator, threshold=self.settings.abstain_threshold,
+                                            self.generator, covered=CoveredModel.load(self.settings.covered_model),
                                             max_question_chars=self.settings.max_query_chars)
             return self._engine
+
+    @property
+    def extractive_engine(self) -> AnswerEngine:
+        """The engine without a generator: what a question that waited too long for one is answered with
+        (the same evidence, abstention and premise check, only the generation step left out)."""
+        engine = self.engine
+        with self._engine_lock:
+            if self._extractive_engine is None:
+                self._extractive_engine = copy.copy(engine)  # shares retrieval and the covered model
+                self._extractive_engine.generator = None
+            return self._extractive_engine
+
+    @property
+    def answers_busy(self) -> bool:
+        """A question now would be refused (`Busy`): the API says so before it starts a stream."""
+        return self.engine.generator is not None and self.gate.full
 
     def close(self) -> None:
         if self.store is not None:
@@ -160,11 +186,30 @@ class PlanAssistant:
     # ------------------------------------------------------------------ answers, checks
     def ask(self, question: str, history: list[dict] | None = None,
             filters: SearchFilters | None = None) -> Answer:
-        return self.engine.ask(question, history, filters)
+        """A grounded answer. With a language model, through the gate: a full queue raises `Busy`, and a
+        question that waited `max_answer_wait_s` is answered extractively with a notice, not timed out."""
+        engine = self.engine
+        if engine.generator is None:
+            return engine.ask(question, history, filters)  # extractive answers take no queue
+        if not self.gate.enter():
+            answer = self.extractive_engine.ask(question, history, filters)
+            if not answer.abstained and not answer.notice:
+                answer.notice = BUSY_NOTICE
+            return answer
+        try:
+            return engine.ask(question, history, filters)
+        finally:
+            self.gate.leave()
 
     def ask_stream(self, question: str, history: list[dict] | None = None,
                    filters: SearchFilters | None = None) -> Iterator[dict]:
-        return self.engine.stream(question, history, filters)
+        """Events for a chat: {"type": "delta", "text"} …, then {"type": "answer", ...}. The answer is
+        verified whole before it is shown, so this is `ask` (gate included) cut at sentence ends."""
+        answer = self.ask(question, history, filters)
+        for piece in SENTENCE_BOUNDARY.split(answer.text):
+            if piece:
+                yield {"type": "delta", "text": piece}
+        yield {"type": "answer", **answer.to_dict()}
 
     def check(self, draft: str, against: str = "all", progress: CheckProgressFn | None = None,
               exclude_docs: list[str] | None = None, gaps: bool = True) -> CheckReport:

@@ -44,6 +44,7 @@ def _generators(settings, which: list[str]):
 def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
     from assistant.answer import AnswerEngine
     from assistant.config import Settings
+    from assistant.covered import CoveredModel
     from assistant.service import PlanAssistant
 
     lines = (SAMPLES / "sample_qa.jsonl").read_text(encoding="utf-8").splitlines()
@@ -61,7 +62,7 @@ def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
                 settings_models = Settings(data_dir=base, generator="extractive")
                 for name, gen, cleanup in _generators(settings_models, ["extractive", "local", "openai"]):
                     engine = AnswerEngine(svc.search, svc.tokenizer, svc.term_stats, svc.embedder, gen,
-                                          threshold=svc.settings.abstain_threshold)
+                                          covered=CoveredModel.load(svc.settings.covered_model))
                     first, full = [], []
                     for c in cases:
                         t0 = time.perf_counter()

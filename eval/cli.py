@@ -83,7 +83,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cases = read_cases(args.cases)
     # a generator choice goes into the Settings (validated), not patched into a started service
     generator = args.generator if args.what in ("answers", "multiturn") else None
+    if args.what == "fit-covered":
+        generator = "extractive"  # the model is fitted on what retrieval alone finds
     with open_service(args, generator=generator) as svc:
+        if args.what == "fit-covered":
+            from eval.fit_covered import cmd_fit_covered
+
+            return cmd_fit_covered(args, svc, cases)
         if args.what == "search":
             return run_search_eval(args, svc, cases)
         if args.what == "answers":
@@ -101,7 +107,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check), per split")
-    p.add_argument("what", choices=("search", "answers", "multiturn", "check"))
+    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "fit-covered"),
+                   help="fit-covered: refit the covered-or-not model on the tune split")
     p.add_argument("cases")
     p.add_argument("--modes", default=",".join(MODES), help="search modes (sparse = BM25 baseline)")
     p.add_argument("--generator", choices=("auto", "extractive", "local", "openai"),

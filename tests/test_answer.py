@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import AnswerEngine, Evidence, retrieval_query, verify
+from assistant.covered import CoveredModel
 from assistant.errors import BadRequest
 from assistant.types import Passage, SearchFilters
 from eval.answer_eval import score_answers
@@ -118,6 +119,6 @@ def test_unreachable_llm_server_falls_back_to_extractive_with_notice(svc):
 
     engine = AnswerEngine(svc.search, svc.tokenizer, svc.term_stats, svc.embedder,
                           OpenAICompatGenerator("http://127.0.0.1:9/v1", "none", timeout=2.0),
-                          threshold=svc.settings.abstain_threshold)
+                          covered=CoveredModel.load(svc.settings.covered_model))
     a = engine.ask("後期基本計画の計画期間はいつからいつまでですか")
     assert not a.abstained and a.generator == "extractive" and a.notice and a.citations

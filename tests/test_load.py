@@ -124,7 +124,15 @@ def scanned_page(c, tmp_path: Path) -> None:
     c.showPage()
 
 
-def test_pdf_without_text_layer_is_returned_with_a_warning(tmp_path: Path) -> None:
+@pytest.fixture
+def no_ocr(monkeypatch):
+    """Without tesseract (the OCR path itself is tests/test_ocr.py)."""
+    from ingest.readers import ocr
+
+    monkeypatch.setattr(ocr, "ocr_available", lambda: False)
+
+
+def test_pdf_without_text_layer_is_returned_with_a_warning(tmp_path: Path, no_ocr) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -143,10 +151,11 @@ def test_pdf_without_text_layer_is_returned_with_a_warning(tmp_path: Path) -> No
         ("empty", ""),
     ]
     assert doc.pages[0].note == "no text layer (needs OCR)"
-    assert len(doc.warnings) == 1 and "OCR をかけてから再投入してください" in doc.warnings[0]
+    assert len(doc.warnings) == 2 and "OCR をかけてから再投入してください" in doc.warnings[0]
+    assert "apt-get install tesseract-ocr tesseract-ocr-jpn" in doc.warnings[1]
 
 
-def test_pdf_with_some_scanned_pages_names_them_once(tmp_path: Path) -> None:
+def test_pdf_with_some_scanned_pages_names_them_once(tmp_path: Path, no_ocr) -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
@@ -164,7 +173,8 @@ def test_pdf_with_some_scanned_pages_names_them_once(tmp_path: Path) -> None:
     c.save()
     doc = load_file(path)
     assert [p.status for p in doc.pages] == ["ok", "no_text_layer", "no_text_layer", "ok", "no_text_layer"]
-    assert len(doc.warnings) == 1 and "OCR" in doc.warnings[0] and doc.warnings[0].endswith(": ページ 2-3, 5")
+    assert len(doc.warnings) == 2 and "OCR" in doc.warnings[0] and doc.warnings[0].endswith(": ページ 2-3, 5")
+    assert "tesseract" in doc.warnings[1]
 
 
 def test_pdf_is_sniffed_by_magic_whatever_the_extension(tmp_path: Path) -> None:
@@ -441,7 +451,7 @@ def test_word_pdf_radicals_are_folded() -> None:
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("name", ["R03hinannpoint.pdf", "R4rakuhyousetsujikoboushi.pdf"])
-def test_image_only_pdfs_report_no_text_layer(name: str) -> None:
+def test_image_only_pdfs_report_no_text_layer(name: str, no_ocr) -> None:
     doc = load_file(shared_file(f"corpus/otoineppu/{name}"))
     assert doc.pages and all(p.status == "no_text_layer" and p.text == "" for p in doc.pages)
     assert any("OCR をかけてから再投入してください" in w for w in doc.warnings)

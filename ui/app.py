@@ -50,7 +50,9 @@ def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("住民向け", id="resident", elem_id="tab-resident"):
                 gr.Markdown("市が公開している計画書の内容について質問できます。回答の下の出典をクリックすると、"
-                            "根拠となる本文とページを確認できます。※個人情報は入力しないでください。")
+                            "根拠となる本文とページを確認できます。※個人情報は入力しないでください。"
+                            "評価とともに記録する質問・回答・理由は、電話番号・メールアドレス・住所・氏名などを"
+                            f"伏せ字にして保存し、{settings.log_retention_days}日後に削除します。")
                 build_chat("resident", get_svc, resident_filters, feedback, examples=RESIDENT_EXAMPLES,
                            placeholder="計画書について知りたいことを入力してください。")
             with gr.Tab("職員向け", id="staff", elem_id="tab-staff"):

@@ -5,6 +5,13 @@ A PDF without a text layer is not an error here: its pages come back with status
 "no_text_layer" and a warning, so a reviewer can still look at the rest; the indexer refuses a
 PDF in which no page has text (`needs_ocr`).
 
+Pages without a text layer are read by OCR (`ingest.readers.ocr`, tesseract) when the engine is
+installed, and only those pages: a page read at or above `OCR_CONFIDENCE_FLOOR` becomes "ok"
+with the note "OCR (confidence 0.93…)"; one below it, or one on which the engine crashed, stays
+"no_text_layer" and is named in a warning with its confidence or the error, and the rest of the
+file is read as usual. Without tesseract the pages stay "no_text_layer" and a warning says what
+to install.
+
 Text comes from pypdf, page by page. Where a page comes out as mojibake (see
 `normalize.page_quality`) or with CJK radical code points, it is extracted again with
 pypdfium2 and the better text is kept (note "extracted with pypdfium2"). Measured on
@@ -32,7 +39,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 from assistant.errors import UnreadableDocument
 from assistant.types import LoadedDocument, Page
 from ingest.normalize import japanese_ratio, normalize_text, page_quality, strip_running_lines, suspect_ratio
-from ingest.readers import first_heading, page_ranges
+from ingest.readers import first_heading, ocr, page_ranges
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +116,9 @@ def read(path: Path) -> LoadedDocument:
             doc.pages.append(Page(i + 1, "", "no_text_layer", NO_TEXT_NOTE))
         else:
             doc.pages.append(Page(i + 1, "", "garbled", reason))
+    tried = _ocr(doc, fallback, path)
     fallback.close()
-    doc.warnings.extend(_warnings(doc))
+    doc.warnings.extend(_warnings(doc, tried))
     doc.title = _metadata_title(reader) or first_heading(doc.pages[0].text if doc.pages else "")
     return doc
 
@@ -129,17 +137,60 @@ def _broken(path: Path, detail: object) -> str:
     return f"PDF が壊れているか途中で切れています: {path.name}: {detail}。元のファイルを取り直してください"
 
 
-def _warnings(doc: LoadedDocument) -> list[str]:
-    """The one place that words what went wrong with a PDF's pages, naming the pages."""
-    no_text = [p.number for p in doc.pages if p.status == "no_text_layer"]
+def _ocr(doc: LoadedDocument, fallback: _Pdfium, path: Path) -> dict[int, str]:
+    """OCR on the pages without a text layer, in place. Returns the pages it tried with why each
+    one is still unreadable ("" when it was read), for `_warnings`; {} when nothing was tried."""
+    todo = [i for i, p in enumerate(doc.pages) if p.status == "no_text_layer"]
+    if not todo or not ocr.ocr_available():
+        return {}
+    tried: dict[int, str] = {}
+    for i in todo:
+        number = doc.pages[i].number
+        try:  # the engine, the renderer or the image library may fail on one page: not the file
+            pdf_page = fallback.page(number - 1)
+            if pdf_page is None:
+                raise ocr.OcrError("pypdfium2 cannot open the page")
+            result = ocr.ocr_page(pdf_page)
+        except Exception as err:  # noqa: BLE001 - see above
+            log.warning("OCR failed on %s page %d: %s", path.name, number, err)
+            tried[number] = f"読み取りエラー: {str(err)[:120]}"
+            doc.pages[i] = Page(number, "", "no_text_layer", f"{NO_TEXT_NOTE}; OCR failed: {err}")
+            continue
+        if not result.text or result.confidence < ocr.OCR_CONFIDENCE_FLOOR:
+            tried[number] = f"信頼度 {result.confidence:.2f}" if result.text else "文字なし"
+            doc.pages[i] = Page(number, "", "no_text_layer",
+                                f"{NO_TEXT_NOTE}; OCR confidence {result.confidence:.2f} below the floor "
+                                f"{ocr.OCR_CONFIDENCE_FLOOR:.2f}")
+            continue
+        how = (", vertical" if result.vertical else "") + (f", turned {result.rotation}°" if result.rotation else "")
+        tried[number] = ""
+        doc.pages[i] = Page(number, result.text, "ok", f"{ocr.OCR_NOTE} (confidence {result.confidence:.2f}{how})")
+    return tried
+
+
+def _warnings(doc: LoadedDocument, tried: dict[int, str]) -> list[str]:
+    """The one place that words what went wrong with a PDF's pages, naming the pages. When no
+    page has text the first warning is the reason the file cannot be indexed."""
+    no_text = [p.number for p in doc.pages if p.status == "no_text_layer" and p.number not in tried]
     garbled = [p.number for p in doc.pages if p.status == "garbled"]
+    read = [p for p in doc.pages if p.number in tried and not tried[p.number]]
+    failed = ", ".join(f"{n} ({why})" for n, why in tried.items() if why)
     out: list[str] = []
-    if needs_ocr(doc):
+    if failed:
+        out.append(f"OCR でも読み取れなかったページは検索できません（信頼度の下限 "
+                   f"{ocr.OCR_CONFIDENCE_FLOOR:.2f}）: ページ {failed}")
+    if needs_ocr(doc) and not tried:
         out.append(NEEDS_OCR)
-    elif not any(p.status == "ok" for p in doc.pages):
+    elif not any(p.status == "ok" for p in doc.pages) and not tried:
         out.append("どのページからも文字を取り出せません: 白紙か文字化けしたページだけです")
     elif no_text:
         out.append(f"テキスト層のないページは検索できません（OCR が必要です）: ページ {page_ranges(no_text)}")
+    if no_text and not tried:
+        out.append(f"OCR エンジン（tesseract）がないため OCR をしていません: {ocr.OCR_INSTALL_HINT}")
+    if read:
+        low, high = (f(p.note.split("confidence ")[1][:4] for p in read) for f in (min, max))
+        out.append(f"OCR で読み取ったページです（誤認識を含むことがあります）: ページ "
+                   f"{page_ranges([p.number for p in read])}（信頼度 {low if low == high else f'{low}–{high}'}）")
     if garbled:
         out.append(
             f"文字化けしたページは検索できません（フォントの文字対応表が壊れています）: ページ {page_ranges(garbled)}"
@@ -184,6 +235,10 @@ class _Pdfium:
                 log.warning("pypdfium2 cannot open %s: %s", self.path.name, err)
                 self.failed = True
         return self.pdf
+
+    def page(self, index: int) -> pypdfium2.PdfPage | None:
+        pdf = self._doc()
+        return None if pdf is None else pdf[index]
 
     def page_text(self, index: int) -> str | None:
         pdf = self._doc()

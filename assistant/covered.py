@@ -1,0 +1,114 @@
+"""Covered or not: whether the retrieved passages answer a question, decided by a logistic model
+fitted on the `tune` development questions (not a hand threshold).
+
+The features describe the evidence `AnswerEngine.gather` collected: how much of the question the
+best passage and the best sentence cover (IDF-weighted), by how much they lead the next ones,
+how much of the question no passage mentions at all, whether a place the question names or its
+most specific word is missing, and whether the kind of answer asked for (a number, a time) is
+present in the best sentences. A question below the off-topic floors (little of it in any passage)
+is not covered whatever the model says. The fitted weights, the standardisation, the floors and
+the operating point live in `covered_model.json` beside this module, written by `plan-assistant eval fit-covered`
+(eval/fit_covered.py), with the figures that fit gave.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.config import COVERED_MODEL as MODEL_PATH
+from assistant.evidence import cover
+from assistant.text.facts import canonical_tokens
+from assistant.text.numerals import plain
+
+if TYPE_CHECKING:
+    from assistant.answer import Evidence
+
+FEATURES = ("strength", "best_sentence", "sentence_margin", "top_score", "score_margin", "union_cover",
+            "top_word_missing", "place_missing", "log_terms", "asked_type_found",
+            "best_sentence_cover", "stated_numbers_found", "asked_unit_found")
+# the unit an answer must carry, by how the question asks (「何人」→ 人 or 名; 「いくら」→ 円)
+ASKED_UNITS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(q), u) for q, u in (
+    (r"何(?:人|名)|人数", r"[0-9〇一二三四五六七八九十百千万]\s*(?:人|名)"),
+    (r"何\s*(?:%|％|パーセント)|割合|率は", r"[0-9]\s*(?:%|％|パーセント|割)"),
+    (r"いくら|何円|金額|費用|料金|額は", r"[0-9〇一二三四五六七八九十百千万]\s*(?:円|千円|万円|億円)"),
+    (r"何(?:か所|箇所|カ所|ヶ所)", r"[0-9〇一二三四五六七八九十]\s*(?:か所|箇所|カ所|ヶ所|地域|施設)"),
+    (r"いくつ", r"[0-9〇一二三四五六七八九十百千万]"),  # how many, in whatever counter
+    (r"何\s*(?:m3|㎥|立方)", r"[0-9]\s*(?:m3|㎥|立方)"),
+    (r"何\s*(?:平方キロ|km2|㎢)|面積", r"[0-9]\s*(?:平方キロ|km2|㎢|ha|ヘクタール)"),
+    (r"何月何日|何日に|いつ開", r"[0-9〇一二三四五六七八九十]\s*月\s*[0-9〇一二三四五六七八九十]+\s*日"),
+    (r"何(?:回|件|頭|台|戸|世帯)", r"[0-9〇一二三四五六七八九十百千万]\s*(?:回|件|頭|台|戸|世帯)"),
+))
+_ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
+                          r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage", re.IGNORECASE)
+_ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
+_TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
+_TOP_SENTENCES = 3  # the asked kind of answer must be in one of the best sentences
+
+
+def features(ev: Evidence) -> dict[str, float]:
+    """The evidence of one question as numbers (see the module docstring)."""
+    terms, ranked, passages = ev.terms, ev.ranked_sentences, ev.passages
+    everything = plain("".join(p.title + p.section + p.text for p in passages))
+    union = cover(terms.weights, everything)
+    top = max(terms.weights, key=lambda t: terms.weights[t]) if terms.weights else ""
+    best = [s for _, _, s in ranked[:_TOP_SENTENCES]]
+    asked = canonical_tokens(ev.question)
+    wants_number, wants_time = bool(_ASKS_NUMBER.search(ev.question)), bool(_ASKS_WHEN.search(ev.question))
+    found = any(canonical_tokens(s) - asked and (not wants_time or _TIME.search(s)) for s in best)
+    return {
+        "strength": ev.strength,
+        "best_sentence": ranked[0][0] if ranked else 0.0,
+        "sentence_margin": ranked[0][0] - ranked[1][0] if len(ranked) > 1 else (ranked[0][0] if ranked else 0.0),
+        "top_score": passages[0].score if passages else 0.0,
+        "score_margin": passages[0].score - passages[1].score if len(passages) > 1 else 0.0,
+        "union_cover": union,
+        "top_word_missing": float(bool(top) and top not in everything),  # in no passage at all
+        "place_missing": float(any(plain(n) not in everything for n in terms.names)),
+        "log_terms": math.log1p(len(terms.tokens)),
+        "asked_type_found": float(found) if (wants_number or wants_time) else 1.0,
+        "best_sentence_cover": cover(terms.weights, plain(best[0])) if best else 0.0,
+        # a year or figure the question states (「2035年度の目標」) must be in a best sentence
+        "stated_numbers_found": (len(asked & set().union(*map(canonical_tokens, best))) / len(asked)
+                                 if asked and best else 1.0),
+        "asked_unit_found": _asked_unit_found(ev.question, best),
+    }
+
+
+def _asked_unit_found(question: str, sentences: list[str]) -> float:
+    units = [u for q, u in ASKED_UNITS if q.search(question)]
+    if not units:
+        return 1.0
+    text = "\n".join(sentences)
+    return float(any(re.search(u, text) for u in units))
+
+
+@dataclass
+class CoveredModel:
+    weights: dict[str, float]
+    bias: float
+    mean: dict[str, float]
+    scale: dict[str, float]
+    threshold: float  # the operating point: covered when the probability is at least this
+    floors: dict[str, float]  # … and no feature named here is below its floor (clearly off-topic)
+    fit: dict  # how it was fitted and what it gave
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> CoveredModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"], data.get("floors", {}),
+                   data["fit"])
+
+    def probability(self, x: dict[str, float]) -> float:
+        z = self.bias + sum(w * (x[k] - self.mean[k]) / self.scale[k] for k, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def covered(self, ev: Evidence) -> bool:
+        x = features(ev)
+        if any(x[f] < floor for f, floor in self.floors.items()):
+            return False  # most of what the question is about is in no passage
+        return self.probability(x) >= self.threshold

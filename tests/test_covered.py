@@ -1,0 +1,67 @@
+"""The covered-or-not model: the shipped fit, the decision on evidence, and the fitting itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.covered import FEATURES, CoveredModel, features
+from assistant.evidence import QueryTerms
+from assistant.types import Passage
+from eval import fit_covered
+
+
+def _evidence(question: str, sentence: str, weights: dict[str, float]):
+    from assistant.answer import Evidence
+
+    p = Passage("doc", "計画", "第1章", [1], sentence, 1.0)
+    return Evidence(question, [p], QueryTerms(list(weights), weights), strength=1.0,
+                    ranked_sentences=[(1.0, 0, sentence)])
+
+
+def test_the_shipped_model_is_a_complete_fit_on_tune():
+    m = CoveredModel.load()
+    assert set(m.weights) == set(FEATURES) == set(m.mean) == set(m.scale)
+    assert 0 < m.threshold < 1 and m.floors
+    assert m.fit["split"] == "tune" and "fit-covered" in m.fit["command"]
+    assert m.fit["cross_validated"]["false_not_covered"] <= fit_covered.MAX_FALSE_NOT_COVERED
+
+
+def test_the_asked_kind_of_answer_must_be_in_the_best_sentences():
+    weights = {"利用者数": 3.0, "目標": 1.0}
+    with_people = features(_evidence("利用者数の目標は何人ですか", "利用者数の目標は1,200千人です。", weights))
+    without = features(_evidence("利用者数の目標は何人ですか", "利用者数の目標を定めます。", weights))
+    assert with_people["asked_unit_found"] == 1.0 and without["asked_unit_found"] == 0.0
+    year = features(_evidence("2035年度の目標は何％ですか", "2030年度の目標は46%です。", {"目標": 1.0}))
+    assert year["stated_numbers_found"] == 0.0  # the year the question states is not there
+
+
+def test_off_topic_questions_are_not_covered_whatever_the_model_says():
+    m = CoveredModel.load()
+    off = _evidence("市長の趣味は何ですか", "市長が会長を務めます。", {"市長": 1.0, "趣味": 9.0})
+    assert features(off)["union_cover"] < m.floors["union_cover"]
+    assert not m.covered(off)
+
+
+def test_more_of_the_asked_kind_never_lowers_the_probability():
+    m = CoveredModel.load()
+    x = dict(m.mean)
+    low, high = dict(x, asked_unit_found=0.0), dict(x, asked_unit_found=1.0)
+    assert m.probability(high) >= m.probability(low)
+
+
+def test_fit_and_operating_point_on_separable_data():
+    rng = np.random.default_rng(0)
+    y = np.array([1.0] * 80 + [0.0] * 20)
+    x = rng.normal(size=(100, len(FEATURES)))
+    x[:, FEATURES.index("asked_unit_found")] += 3 * y  # one informative feature
+    p = fit_covered.cross_validated(x, y)
+    t = fit_covered.operating_point(p, y)
+    rates = fit_covered.rates(p, y, t)
+    assert rates["false_not_covered"] <= fit_covered.MAX_FALSE_NOT_COVERED
+    assert rates["right_not_covered"] >= 0.8
+
+
+@pytest.mark.parametrize("feature", sorted(fit_covered.SIGNS))
+def test_signs_name_real_features(feature):
+    assert feature in FEATURES
