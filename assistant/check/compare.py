@@ -228,7 +228,7 @@ def compare_values(
             c.same.append((d, next(e for e in evidence_depts if holders_equal(d, e))))
             c.strong_same += 1
         else:
-            c.differ.append(("担当課", d, "、".join(evidence_depts)))
+            c.differ.append(("担当部署", d, "、".join(evidence_depts)))
             c.differ_keys.append(("dept", d))
             c.strong_differ += 1
     return c

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from assistant.text.facts import KANJI, KATAKANA
 from assistant.text.numerals import normalize_with_offsets
-from assistant.text.wordlists import GENERIC_DEPARTMENTS
+from assistant.text.wordlists import GENERIC_DEPARTMENT_ENDS, GENERIC_DEPARTMENTS, ROOMS
 
 _KANJI = KANJI
 _CONTENT = f"{KANJI}{KATAKANA}A-Za-z0-9"
@@ -50,7 +50,7 @@ _ROLE_START = rf"(?<!副){_ROLE}"  # not 委員長 out of 副委員長; 「（�
 _NOUN = rf"[{_CONTENT}・]+"
 # a noun phrase, possibly joined by の and led by an adjective (若い世代, 市内の高齢者)
 _HOLDER = rf"(?P<holder>(?:[{_KANJI}]{{1,2}}[ぁ-ん]{{0,2}}い)?{_NOUN}(?:の{_NOUN})*)"
-_HOLDER_END = rf"(?=とする|とし|である|です|に置|に設置|が務|が担|[^{_CONTENT}・ぁ-ん]|$)"
+_HOLDER_END = rf"(?=とする|とし|である|です|に置|に設置|が務|が担|をも[っつ]て|[^{_CONTENT}・ぁ-ん]|$)"
 _ROLE_PATTERNS = tuple(
     re.compile(p)
     for p in (
@@ -60,6 +60,7 @@ _ROLE_PATTERNS = tuple(
         rf"{_ROLE_START}(?:は|:)、?{_HOLDER}{_HOLDER_END}",  # 所管課は企画課, ●委員長:副市長
         rf"{_ROLE_START}を、?{_HOLDER}に(?:置|設置|設け)",  # 事務局を企画課に置く
         rf"{_HOLDER}に{_ROLE}を(?:置|設置|設け)",  # 企画課に事務局を置く
+        rf"{_ROLE_START}(?:は|には)、?{_HOLDER}をも[っつ]て(?:充|あ)て",  # 委員長は、副村長をもって充てる
     )
 )
 _ORGANISATION_END = ("の", "部", "局", "課", "室", "市", "町", "村", "県", "庁")
@@ -98,12 +99,13 @@ def compare_roles(a: list[Role], b: list[Role]) -> list[tuple[Role, Role, bool]]
 
 
 # --- departments ----------------------------------------------------------------------
-_DEPT = re.compile(rf"[{KANJI}{KATAKANA}]{{1,14}}?課(?![{KANJI}])")
+# a department as municipalities name them: …課, …係 (a village's unit), …室 (not a room: see ROOMS)
+_DEPT = re.compile(rf"[{KANJI}{KATAKANA}]{{1,14}}?[課係室](?![{KANJI}])")
 _DEPT_RESPONSIBLE = re.compile(r"^(?:が|は|を中心|において|で(?:は|実施|担)|の所管|の担当|が担当|が所管)")
-_DEPT_LABEL_BEFORE = re.compile(r"(?:担当課?|所管課?)(?:は|:|：)?$")
+_DEPT_LABEL_BEFORE = re.compile(r"(?:担当(?:課|係|部署)?|所管(?:課|係|部署)?)(?:は|:|：)?$")
 _LABEL_LOOKBACK = 8  # characters before a department in which 「担当課：」 may stand
 # 「（担当課：地域包括ケア推進課、福祉課）」: a label naming the departments of what precedes it
-DEPARTMENT_LABEL = re.compile(r"(?:担当課?|所管課?|担当部署|所管部署)(?:は|:|：)\s*(?P<list>[^）)\n。]{2,60})")
+DEPARTMENT_LABEL = re.compile(r"(?:担当(?:課|係)?|所管(?:課|係)?|担当部署|所管部署)(?:は|:|：)\s*(?P<list>[^）)\n。]{2,60})")
 
 
 def departments(norm_text: str, responsible_only: bool) -> list[str]:
@@ -112,7 +114,7 @@ def departments(norm_text: str, responsible_only: bool) -> list[str]:
     found: list[str] = []
     for m in _DEPT.finditer(norm_text):
         name = m.group()
-        if name in GENERIC_DEPARTMENTS or name.endswith(("担当課", "所管課", "関係課")):
+        if name in GENERIC_DEPARTMENTS or name.endswith(GENERIC_DEPARTMENT_ENDS) or name.endswith(ROOMS):
             continue
         if norm_text.startswith(("と連携", "と協力", "等と"), m.end()):
             continue

@@ -1,0 +1,56 @@
+"""Roles and departments in other municipalities' wording: 係 and 室 as departments, 「…をもって充てる」,
+本町 / 本村 as self-references."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.check.compare import compare_values
+from assistant.check.values import values_of
+from assistant.text.numerals import normalize
+from assistant.text.roles import departments, extract_roles
+
+
+@pytest.mark.parametrize("text, role, holder", [
+    ("委員長は、副市長をもって充てる。", "委員長", "副市長"),
+    ("委員長は副村長をもつて充てる。", "委員長", "副村長"),
+    ("会長には、町長をもってあてる。", "会長", "町長"),
+    ("事務局は、住民課福祉係に置く。", "事務局", "住民課福祉係"),
+])
+def test_roles_stated_the_way_councils_write_them(text, role, holder):
+    assert [(r.role, r.holder) for r in extract_roles(text)] == [(role, holder)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("本事業は産業振興室が担当する。", ["産業振興室"]),
+    ("この計画の推進は企画財政係が所管する。", ["企画財政係"]),
+    ("保健福祉課が中心となって進めます。", ["保健福祉課"]),
+    ("会議室は2階です。", []),  # a room, not a department
+    ("料理教室は毎月開きます。", []),
+    ("各係と連携して進めます。", []),
+])
+def test_departments_in_charge(text, expected):
+    assert departments(normalize(text), responsible_only=True) == expected
+
+
+def test_a_different_unit_in_charge_is_a_conflict():
+    draft = values_of("地域防災計画の見直しは総務係が担当する。")
+    evidence = values_of("地域防災計画の見直しは住民係が担当する。", responsible_only=False)
+    c = compare_values(draft, evidence)
+    assert c.outcome == "conflict" and c.differ[0][0] == "担当部署"
+
+
+class _FlatIdf:
+    def idf(self, tokens: list[int]) -> dict[int, float]:
+        return {t: 1.0 for t in tokens}
+
+
+def test_a_village_calling_itself_honson_is_not_part_of_the_subject():
+    from assistant.check.values import subject_tokens
+    from assistant.evidence import WordWeights
+    from assistant.text.tokens import Tokenizer
+
+    words = WordWeights(Tokenizer(), _FlatIdf())
+    text = "本村の移住者数は令和7年度に30人を目指す。"
+    subject = subject_tokens(words, text, values_of(text))
+    assert "移住者" in "".join(subject) and not any("本村" in t for t in subject), subject
