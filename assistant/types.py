@@ -38,6 +38,7 @@ class Page:
     text: str
     status: PageStatus = "ok"
     note: str = ""  # e.g. "no text layer (needs OCR)", "extracted with pypdfium2"
+    ocr_confidence: float | None = None  # set when the text was read by OCR: chunks and citations carry it
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Chunk:
     section: str  # section path joined with " > "
     pages: list[int]
     is_record: bool = False
+    ocr: float | None = None  # lowest OCR confidence of its pages; None: text layer (or not a PDF)
 
     @property
     def page(self) -> int | None:
@@ -110,6 +112,7 @@ class Passage:
     audience: str = "public"
     chunk_no: int = 0
     is_record: bool = False  # a table row (public-comment table …)
+    ocr: float | None = None  # read by OCR, with this confidence: the reader is told (Chunk.ocr)
 
     @property
     def page(self) -> int | None:
@@ -125,6 +128,8 @@ class Passage:
             "text": self.text,
             "score": round(float(self.score), 6),
             "type": self.doc_type,
+            # only when set: consumers that compare key sets keep working on text-layer passages
+            **({"ocr": self.ocr} if self.ocr is not None else {}),
         }
 
 
@@ -136,7 +141,7 @@ class Citation:
     def to_dict(self) -> dict:
         p = self.passage
         return {"n": self.number, "doc": p.doc_id, "title": p.title, "section": p.section,
-                "page": p.page, "text": p.text}
+                "page": p.page, "text": p.text, **({"ocr": p.ocr} if p.ocr is not None else {})}
 
 
 @dataclass

@@ -3,6 +3,8 @@
 Headings and their nesting are read the way `assistant.text.layout` reads them (第１章, １, （１）,
 ア, ①, ■, markdown `#` …). A heading always stays with the body that follows it, table lines are
 never split, and long paragraphs break at sentence ends (`assistant.text.sentences.cut`).
+A chunk with text from pages read by OCR carries the lowest of their confidences (`Chunk.ocr`), so
+a citation can tell the reader the text may hold misreadings; table records never come from OCR.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ class _Block:
 
 
 class _ChunkBuilder:
-    def __init__(self, doc_id: str, target: int, maximum: int) -> None:
+    def __init__(self, doc_id: str, target: int, maximum: int, ocr: dict[int, float] | None = None) -> None:
         self.doc_id, self.target, self.maximum = doc_id, target, maximum
+        self.ocr = ocr or {}  # page number → OCR confidence, for the pages read by OCR
         self.chunks: list[Chunk] = []
         self.lines: list[str] = []
         self.pages: set[int] = set()
@@ -39,8 +42,9 @@ class _ChunkBuilder:
 
     def flush(self) -> None:
         if self.lines and self.has_body:
+            read = [self.ocr[n] for n in self.pages if n in self.ocr]
             self.chunks.append(Chunk(self.doc_id, len(self.chunks), "\n".join(self.lines),
-                                     self.section, sorted(self.pages)))
+                                     self.section, sorted(self.pages), ocr=min(read) if read else None))
         if self.has_body:
             self.lines, self.pages, self.has_body = [], set(), False
 
@@ -95,7 +99,8 @@ def _blocks(doc: LoadedDocument):
 def chunk_document(doc: LoadedDocument, doc_id: str, target: int = TARGET_CHARS,
                    maximum: int = MAX_CHARS) -> list[Chunk]:
     """Split a loaded document into chunks; table records become one chunk each."""
-    builder = _ChunkBuilder(doc_id, target, maximum)
+    ocr = {p.number: p.ocr_confidence for p in doc.pages if p.ocr_confidence is not None}
+    builder = _ChunkBuilder(doc_id, target, maximum, ocr)
     stack = SectionStack()
     for item in _blocks(doc):
         if item[0] == "heading":

@@ -101,7 +101,8 @@ class Indexer:
             df.update(i for s in sparse for i in s[0])
             points = [IndexPoint(point_id(meta.doc_id, version, c.chunk_no), d, s,
                                  {**base, "chunk_no": c.chunk_no, "text": c.text, "section": c.section,
-                                  "pages": c.pages, "is_record": c.is_record})
+                                  "pages": c.pages, "is_record": c.is_record,
+                                  **({"ocr": c.ocr} if c.ocr is not None else {})})
                       for c, d, s in zip(part, dense, sparse)]
             self.store.upsert(points)
         self.registry.set_live(meta, version, dict(df))  # the switch: searches now see the new chunks only

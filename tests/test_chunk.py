@@ -63,3 +63,13 @@ def test_table_rows_never_split_and_records_are_one_chunk_each():
     recs = [c for c in chunks if c.is_record]
     assert [r.section for r in recs] == ["1行目", "2行目"]
     assert len(recs[0].text) > 900
+
+
+def test_chunk_from_ocr_pages_carries_the_lowest_confidence_and_records_none():
+    body = "市民協働を推進します。" * 3
+    pages = [Page(1, f"1 趣旨\n{body}"), Page(2, body, note="OCR (confidence 0.91)", ocr_confidence=0.91),
+             Page(3, f"2 推進\n{body}", note="OCR (confidence 0.72, turned 90°)", ocr_confidence=0.72),
+             Page(4, f"3 評価\n{body}")]
+    doc = LoadedDocument("scan.pdf", "pdf", pages, [Record("番号: 1\n意見: 賛成", 2, 1)])
+    by_pages = {tuple(c.pages): c.ocr for c in chunk_document(doc, "d", target=400)}
+    assert by_pages == {(1, 2): 0.91, (3,): 0.72, (4,): None, (2,): None}  # the last: the record on "page 2"

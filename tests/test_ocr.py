@@ -88,6 +88,7 @@ def test_faked_engine_reads_only_pages_without_text_and_survives_a_crash(tmp_pat
     assert [p.status for p in doc.pages] == ["ok", "ok", "no_text_layer", "ok", "no_text_layer"]
     assert doc.pages[0].note == doc.pages[3].note == ""
     assert doc.pages[1].text == "市民協働を推進します。" and doc.pages[1].note == "OCR (confidence 0.93)"
+    assert doc.pages[1].ocr_confidence == 0.93 and doc.pages[0].ocr_confidence is None
     assert "OCR failed: tesseract (jpn) failed" in doc.pages[2].note
     assert "0.41 below the floor" in doc.pages[4].note
     failed = [w for w in doc.warnings if w.startswith("OCR でも読み取れなかった")]
@@ -107,6 +108,42 @@ def test_engine_failing_on_every_page_reports_each_page(tmp_path, monkeypatch) -
     assert all(p.status == "no_text_layer" for p in doc.pages)
     assert doc.warnings[0].startswith("OCR でも読み取れなかったページ") and "ページ 1 (" in doc.warnings[0]
     assert "2 (読み取りエラー" in doc.warnings[0]
+
+
+def test_ocr_passage_round_trips_through_the_index_and_is_marked(tmp_path, monkeypatch) -> None:
+    """Faked engine, real service: the payload keeps the confidence, search and ask give it back, and
+    the citation the UI renders (and the CLI prints) says the text was read by OCR."""
+    from assistant.service import PlanAssistant
+    from tests.helpers import service_settings
+    from ui.render import answer_message, citation_label
+
+    monkeypatch.setattr(ocr, "ocr_available", lambda: True)
+    monkeypatch.setattr(ocr, "ocr_page", lambda page: ocr.OcrResult("図書館の開館時間を午後九時まで延長します。", 0.874, False))
+    svc = PlanAssistant(service_settings(tmp_path / "data")).start()
+    try:
+        for name, pattern in (("scan", "ts"), ("text", "t")):  # the scan's page 2 is read by the fake
+            assert svc.ingest_one(scans(tmp_path / f"{name}.pdf", pattern)).status == "added"
+        hits = {p.doc_id: p for p in svc.search("市民協働 図書館 開館時間", k=5)}
+        assert hits["scan"].ocr == 0.87 and hits["text"].ocr is None  # rounded as the page note says
+        assert hits["scan"].to_dict()["ocr"] == 0.87 and "ocr" not in hits["text"].to_dict()
+        answer = svc.ask("図書館の開館時間は何時まで延長しますか。").to_dict()
+    finally:
+        svc.close()
+    cited = [c for c in answer["citations"] if c["doc"] == "scan"]
+    assert cited and cited[0]["ocr"] == 0.87
+    mark = "OCR で読み取った本文です（信頼度 0.87）"
+    assert citation_label(cited[0]).endswith(" / p.1 / " + mark)
+    html = answer_message(answer)
+    assert f'<span class="pa-ocr">{mark}</span>' in html and html.count(mark) == 2 * len(
+        [c for c in answer["citations"] if c.get("ocr") is not None])
+
+
+def test_citation_without_ocr_is_unmarked() -> None:
+    from ui.render import answer_message, citation_label
+
+    c = {"n": 1, "doc": "d", "title": "計画", "section": "第1章", "page": 3, "text": "本文"}
+    assert citation_label(c) == "計画 / 第1章 / p.3"
+    assert "OCR" not in answer_message({"answer": "本文です[1]", "citations": [c]})
 
 
 # --- the real engine -------------------------------------------------------------------------
@@ -162,3 +199,18 @@ def test_blank_grey_scan_gets_a_reason_not_an_index_entry(tmp_path) -> None:
     doc = load_file(scans(tmp_path / "scan.pdf", "ts"))
     assert [p.status for p in doc.pages] == ["ok", "no_text_layer"]
     assert any(w.startswith("OCR でも読み取れなかった") and "ページ 2 (" in w for w in doc.warnings)
+
+
+@pytest.mark.slow
+def test_real_ocr_page_keeps_its_confidence_in_the_index(tmp_path) -> None:
+    need_engine()
+    from assistant.service import PlanAssistant
+    from tests.helpers import service_settings
+
+    svc = PlanAssistant(service_settings(tmp_path / "data")).start()
+    try:
+        assert svc.ingest_one(image_only_pdf(FIXTURE, tmp_path / "scan.pdf", (2,))).status == "added"
+        top = svc.search("最上位計画", k=3)
+    finally:
+        svc.close()
+    assert top and all(p.ocr is not None and ocr.OCR_CONFIDENCE_FLOOR <= p.ocr <= 1 for p in top)

@@ -3,6 +3,9 @@
 Chat messages are passed to gr.Chatbot, which renders markdown. Each message is built as HTML
 blocks without blank lines, so markdown never parses inside them, and all text is escaped:
 `<script>` or `<img onerror>` in a question, an answer or a passage is shown as text.
+
+A citation of text read by OCR (`"ocr"`: its confidence) says so, in its label and beside the
+passage: the reader should know the quoted text may hold misreadings.
 """
 
 from __future__ import annotations
@@ -29,11 +32,18 @@ def page_label(page) -> str:
     return f"p.{page}" if page else "ページ情報なし"
 
 
+def ocr_mark(confidence) -> str:
+    """The words that mark OCR text (the CLI prints them too); "" for text from a text layer."""
+    return "" if confidence is None else f"OCR で読み取った本文です（信頼度 {float(confidence):.2f}）"
+
+
 def citation_label(c: dict) -> str:
     parts = [str(c.get("title") or c.get("doc") or "")]
     if c.get("section"):
         parts.append(str(c["section"]))
     parts.append(page_label(c.get("page")))
+    if c.get("ocr") is not None:
+        parts.append(ocr_mark(c["ocr"]))
     return " / ".join(parts)
 
 
@@ -48,10 +58,13 @@ def _answer_text(text: str) -> str:
 
 
 def passage_details(c: dict, label: str) -> str:
+    mark = ocr_mark(c.get("ocr"))
+    ocr = f' ／ <span class="pa-ocr">{esc(mark)}</span>' if mark else ""
     return (f'<details class="pa-cite"><summary>{esc(label)}</summary>'
             f'<div class="pa-passage"><div class="pa-meta">{esc(c.get("title") or c.get("doc"))}'
             f'{" ／ " + esc(c["section"]) if c.get("section") else ""}'
-            f' ／ <span class="pa-page">{esc(page_label(c.get("page")))}</span></div>'
+            f' ／ <span class="pa-page">{esc(page_label(c.get("page")))}</span>'
+            f'{ocr}</div>'
             f'<div class="pa-text">{esc(c.get("text"))}</div></div></details>')
 
 

@@ -8,6 +8,7 @@ from typing import get_args
 from assistant.cli.common import batch_lines, brief, open_service, print_json
 from assistant.config import GeneratorChoice
 from assistant.errors import BadRequest, PlanAssistantError
+from ui.render import citation_label  # pure string building: no gradio
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -30,11 +31,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.text)
     if answer.notice:
         print(f"（{answer.notice}）")
-    for c in answer.citations:
-        p = c.passage
-        print(f"  [{c.number}] {p.title} / {p.section} / p.{p.page}")
+    for c in answer.citations:  # the UI's label: an OCR passage says so, with its confidence
+        print(f"  [{c.number}] {citation_label(c.to_dict())}")
     for p in answer.related:
-        print(f"  関連: {p.title} / {p.section} / p.{p.page}")
+        print(f"  関連: {citation_label(p.to_dict())}")
     return 0
 
 

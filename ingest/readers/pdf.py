@@ -164,7 +164,9 @@ def _ocr(doc: LoadedDocument, fallback: _Pdfium, path: Path) -> dict[int, str]:
             continue
         how = (", vertical" if result.vertical else "") + (f", turned {result.rotation}°" if result.rotation else "")
         tried[number] = ""
-        doc.pages[i] = Page(number, result.text, "ok", f"{ocr.OCR_NOTE} (confidence {result.confidence:.2f}{how})")
+        note = f"{ocr.OCR_NOTE} (confidence {result.confidence:.2f}{how})"
+        # rounded as the note and the warning say it; chunks and citations carry it (`Chunk.ocr`)
+        doc.pages[i] = Page(number, result.text, "ok", note, ocr_confidence=round(result.confidence, 2))
     return tried
 
 
