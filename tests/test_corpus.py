@@ -63,9 +63,9 @@ def test_hybrid_retrieval_on_the_check_split_beats_bm25(corpus_svc):
     scores = {mode: eval_search(corpus_svc, cases, mode)[0] for mode in ("sparse", "dense", "hybrid")}
     hybrid = scores["hybrid"]
     assert hybrid["cases"] >= 50, scores
-    # measured: hybrid hit@5 .831 / MRR .739; BM25 .780 / .719; dense below both
+    # measured: hybrid hit@5 .831 / MRR .738; BM25 .763 / .737 (level on MRR); dense below both
     assert hybrid["hit@5"] >= 0.80 and hybrid["mrr@10"] >= 0.70, scores
-    assert hybrid["hit@5"] >= scores["sparse"]["hit@5"] and hybrid["mrr@10"] >= scores["sparse"]["mrr@10"], scores
+    assert hybrid["hit@5"] > scores["sparse"]["hit@5"] and hybrid["mrr@10"] >= scores["sparse"]["mrr@10"] - 0.01, scores
     assert hybrid["mrr@10"] >= scores["dense"]["mrr@10"], scores
 
 
@@ -76,12 +76,12 @@ def test_extractive_answers_on_the_check_split(corpus_svc):
     answers = {c["id"]: corpus_svc.ask(c["question"]).to_dict() for c in cases}
     scores, rows = score_answers(cases, answers)
     assert scores["answerable"] >= 50 and scores["unanswerable"] >= 10, scores
-    # measured: key facts .305, citation support .576, "not covered" on .254 of the answerable, on .417
-    # of the unanswerable
-    assert scores["key_fact_accuracy"] >= 0.28, rows
-    assert scores["citation_support"] >= 0.5, rows
-    assert scores["false_abstention"] <= 0.3, rows
-    assert scores["abstention_accuracy"] >= 0.35, rows
+    # measured: key facts .339, citation support .661, "not covered" on .102 of the answerable, on .667
+    # of the unanswerable (before the fitted covered-or-not model: .305 / .576 / .254 / .417)
+    assert scores["key_fact_accuracy"] >= 0.30, rows
+    assert scores["citation_support"] >= 0.6, rows
+    assert scores["false_abstention"] <= 0.15, rows
+    assert scores["abstention_accuracy"] >= 0.55, rows
 
 
 def test_draft_check_on_the_check_split(corpus_svc):
