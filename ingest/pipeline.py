@@ -83,7 +83,7 @@ class Indexer:
         chunks = chunk_document(doc, doc_id, target=self.chunk_chars, maximum=int(self.chunk_chars * 1.5))
         if not chunks:
             raise UnreadableDocument("no text found in the file")
-        meta = dataclasses.replace(meta, content_hash=content_hash, pages=len(doc.pages) or 1,
+        meta = dataclasses.replace(meta, content_hash=content_hash, pages=len({p.number for p in doc.pages}) or 1,
                                    chunks=len(chunks), notes=warnings)
         self._write(meta, version, chunks)
         status = "replaced" if current else "added"

@@ -1,7 +1,11 @@
-"""HTML pages (saved from a city website or exported from a plan's web edition) → one page of
-markdown-ish lines the chunker can split: headings as `#`×level, one line per paragraph or list
-item, table rows as `| a | b |`. Site chrome (menus, breadcrumbs, footers, hidden elements) and
-scripts are dropped; nothing is executed.
+"""HTML pages (saved from a city website or exported from a plan's web edition) → markdown-ish
+lines the chunker can split: headings as `#`×level, one line per paragraph or list item, table rows
+as `| a | b |`. Site chrome (menus, breadcrumbs, footers, hidden elements) and scripts are dropped;
+nothing is executed.
+
+A web edition of a printed plan marks the printed page of its text (`data-pageno="12"`, also
+`data-page` / `data-page-number`): the document then has one page per printed page, so citations
+give the page a reader finds in the printed plan. Without such markers the file is page 1.
 """
 
 from __future__ import annotations
@@ -17,12 +21,31 @@ from ingest.normalize import normalize_text
 from ingest.readers import require_text
 from ingest.readers.text import decode
 
+PAGE_ATTRIBUTES = ("data-pageno", "data-page", "data-page-number")
+
 
 def read(path: Path) -> LoadedDocument:
-    title, body = _html_to_text(decode(path.read_bytes(), path.name))
+    title, lines = _html_to_lines(decode(path.read_bytes(), path.name))
     doc = LoadedDocument(source=str(path), kind="html", title=title)
-    doc.pages = [Page(1, normalize_text(body, structured=True))]
+    pages: list[tuple[int, list[str]]] = []
+    for page, line in lines:
+        number = page if page is not None else (pages[-1][0] if pages else 1)
+        if pages and pages[-1][0] == number:
+            pages[-1][1].append(line)
+        else:
+            pages.append((number, [line]))
+    doc.pages = [Page(n, normalize_text("\n".join(text), structured=True)) for n, text in pages] or [Page(1, "")]
     return require_text(doc, path)
+
+
+def _printed_page(node: Tag | NavigableString) -> int | None:
+    """The printed page a piece of text is on: the nearest enclosing page attribute."""
+    for parent in ([node] if isinstance(node, Tag) else []) + list(node.parents):
+        for attribute in PAGE_ATTRIBUTES:
+            value = str(parent.get(attribute, "")).strip()
+            if value.isdigit():
+                return int(value)
+    return None
 
 
 # fmt: off
@@ -45,14 +68,21 @@ class _HtmlLines:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.pages: list[int | None] = []  # the printed page of each line, where marked
         self.buf: list[str] = []
+        self.buf_page: int | None = None
         self.level = 1  # of the last heading with an explicit level
+
+    def add(self, line: str, page: int | None) -> None:
+        self.lines.append(line)
+        self.pages.append(page)
 
     def flush(self) -> None:
         text = re.sub(r"[ \t\r\n]+", " ", "".join(self.buf)).strip()
         self.buf.clear()
         if text:
-            self.lines.append(text)
+            self.add(text, self.buf_page)
+        self.buf_page = None
 
     def text_of(self, tag: Tag) -> str:
         sub = _HtmlLines()
@@ -64,6 +94,8 @@ class _HtmlLines:
         for child in node.children:
             if isinstance(child, NavigableString):
                 if not isinstance(child, PreformattedString):  # comments, CDATA, doctype
+                    if self.buf_page is None and str(child).strip():
+                        self.buf_page = _printed_page(child)
                     self.buf.append(str(child))
                 continue
             if not isinstance(child, Tag) or _dropped(child):
@@ -75,7 +107,7 @@ class _HtmlLines:
                 text = self.text_of(child)
                 if text:
                     self.level = level if explicit else self.level
-                    self.lines.append("#" * level + " " + text)
+                    self.add("#" * level + " " + text, _first_page(child))
             elif name == "table":
                 self.flush()
                 self.table(child)
@@ -86,7 +118,7 @@ class _HtmlLines:
                 if _FOOTNOTES.search(
                     " ".join(child.get("class") or []) + " " + str(child.get("id", ""))
                 ) and not child.find(re.compile(r"^h[1-6]$")):
-                    self.lines.append("## 脚注")
+                    self.add("## 脚注", _first_page(child))
                 if name == "li" and child.parent is not None and child.parent.name == "ul":
                     self.buf.append("・")
                 elif name == "li" and child.get("data-footnoteno"):
@@ -99,13 +131,19 @@ class _HtmlLines:
     def table(self, table: Tag) -> None:
         caption = table.find("caption")
         if isinstance(caption, Tag):
-            self.lines.append(self.text_of(caption))
+            self.add(self.text_of(caption), _first_page(caption))
         for tr in table.find_all("tr"):
             if not isinstance(tr, Tag) or tr.find_parent("table") is not table:
                 continue  # a nested table's rows come with its own cell text
             cells = [self.text_of(c).replace("|", "¦") for c in tr.find_all(["th", "td"], recursive=False)]
             if any(cells):
-                self.lines.append("| " + " | ".join(cells) + " |")
+                self.add("| " + " | ".join(cells) + " |", _first_page(tr))
+
+
+def _first_page(tag: Tag) -> int | None:
+    """The printed page where a heading, caption or table row starts."""
+    first = next((s for s in tag.find_all(string=True) if s.strip()), None)
+    return _printed_page(first) if first is not None else _printed_page(tag)
 
 
 def _dropped(tag: Tag) -> bool:
@@ -132,8 +170,8 @@ def _heading_level(tag: Tag, current: int) -> tuple[int, bool]:
     return 0, False
 
 
-def _html_to_text(text: str) -> tuple[str | None, str]:
-    """HTML → (title, markdown-ish lines). Nothing is executed; scripts are dropped."""
+def _html_to_lines(text: str) -> tuple[str | None, list[tuple[int | None, str]]]:
+    """HTML → (title, [(printed page or None, markdown-ish line)]). Nothing is executed."""
     try:
         import lxml  # noqa: F401
 
@@ -151,4 +189,4 @@ def _html_to_text(text: str) -> tuple[str | None, str]:
         h1 = next((ln for ln in walker.lines if ln.startswith("# ")), "")
         title = h1[2:]
     title = normalize_text(title, structured=True).replace("\n", " ")
-    return title or None, "\n".join(walker.lines)
+    return title or None, list(zip(walker.pages, walker.lines))
