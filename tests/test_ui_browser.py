@@ -217,7 +217,7 @@ def test_answer_has_citations_that_open_the_passage_and_page(page):
 
 def test_example_question_and_follow_up(page):
     before = page.finished("resident")
-    page.css(".pa-example", visible=True).click()  # 「後期基本計画の計画期間は？」
+    page.css(".pa-example", visible=True).click()  # 「計画期間はいつまでですか？」
     page.wait.until(lambda d: page.finished("resident") > before and not page.all("#resident-chat .pa-cursor"))
     assert page.all("#resident-chat details.pa-cite")
     follow_up = page.ask("前期基本計画はいつまで？")

@@ -34,7 +34,7 @@ def build_chat(prefix: str, get_svc: Callable, filters: Callable[[], SearchFilte
     records = gr.State({})  # chat index of an answer -> {"question", "answer", "citations"}
     with gr.Row(equal_height=True):
         question = gr.Textbox(elem_id=f"{prefix}-question", show_label=False, lines=2, max_lines=6, scale=8,
-                              placeholder="質問を入力してください（例：後期基本計画の計画期間は？）")
+                              placeholder="質問を入力してください（例：この計画はいつまでの計画ですか？）")
         with gr.Column(scale=1, min_width=120):
             send = gr.Button("送信", variant="primary", elem_id=f"{prefix}-send")
             clear = gr.Button("会話をクリア", size="sm", elem_id=f"{prefix}-clear")

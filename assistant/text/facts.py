@@ -19,8 +19,8 @@ Fact kinds (`FACT_KINDS`) and their values:
     ordinal   float   unit the counter after 第N: 次, 期, 回, 号, 条 … or ""
 
 A number inside a date, year or period never comes out again as a quantity. `subject` is the
-few words before the number in its clause (「高齢化率は29.0％」 → "高齢化率"), or the noun the
-number counts (「74（令和５年11月現在）の脱炭素先行地域」 → "脱炭素先行地域").
+few words before the number in its clause (「人口減少率は12.5％」 → "人口減少率"), or the noun the
+number counts (「12（令和６年４月現在）の認定地域」 → "認定地域").
 """
 
 from __future__ import annotations
