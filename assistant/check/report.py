@@ -17,17 +17,9 @@ class EvidenceRef:
     coverage: float = 0.0
 
     def to_dict(self) -> dict:
-        p = self.passage
-        return {
-            "doc": p.doc_id,
-            "title": p.title,
-            "section": p.section,
-            "page": p.page,
-            "text": p.text,
-            "sentence": self.sentence,
-            "pages": p.pages,
-            "type": p.doc_type,
-        }
+        """The passage as `Passage.to_dict` gives it (less its search score), and the sentence relied on."""
+        shown = {k: v for k, v in self.passage.to_dict().items() if k != "score"}
+        return {**shown, "sentence": self.sentence}
 
 
 @dataclass
