@@ -83,11 +83,10 @@ def is_table_case(case: dict, files: dict[str, Path]) -> bool:
                 continue
             boxes = _tables(page)
             return bool(boxes) and _inside(page, needle, boxes)
-        if case.get("page"):
-            page = pdf.pages[case["page"] - 1] if 1 <= case["page"] <= len(pdf.pages) else None
-            if page is not None:
-                boxes = _tables(page)
-                return bool(boxes) and _inside(page, needle, boxes)
+        stated = case.get("page")
+        if stated and 1 <= stated <= len(pdf.pages):
+            boxes = _tables(pdf.pages[stated - 1])
+            return bool(boxes) and _inside(pdf.pages[stated - 1], needle, boxes)
     return False
 
 
