@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # the fitted covered-or-not model that ships with the package (assistant/covered.py reads it)
 COVERED_MODEL = Path(__file__).with_name("covered_model.json")
@@ -67,11 +69,29 @@ class Settings(BaseSettings):
     # feedback records (question, answer, reason; stored masked) are deleted after this many days
     log_retention_days: int = Field(default=90, ge=1)
 
+    # operations (issue 11, assistant/observe.py): GET /metrics needs the staff token unless this is on (for a
+    # monitoring network that cannot send one); the access log records residents' questions, masked with
+    # assistant/privacy.py, only when log_questions is on
+    metrics_public: bool = False
+    log_questions: bool = False
+
+    # the city's own sites that may embed the resident chat (assistant/web.py): origins such as
+    # https://www.city.example, comma-separated or a JSON list; empty = same origin only. ("embed" here is
+    # embedding in a web page, not the embedding model of `embed_model`.)
+    embed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     def staff_token_matches(self, token: str | None) -> bool:
         """The one staff-token check (API and UI): constant-time, and never true without a configured token."""
         if not token or self.staff_token is None:
             return False
         return hmac.compare_digest(str(token).encode(), self.staff_token.get_secret_value().encode())
+
+    @field_validator("embed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value):
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else value.replace(",", " ").split()
+        return [normalize_origin(str(v)) for v in value or []]
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -88,3 +108,22 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+
+def normalize_origin(value: str) -> str:
+    """`scheme://host[:port]`, lower-cased, for an http(s) origin as a browser sends it in `Origin`; a value
+    with a path, a query, credentials or a wildcard is refused (an allowlist must name each site)."""
+    text = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not an origin: {value!r}") from exc
+    if (parts.scheme.lower() not in ("http", "https") or not parts.hostname or "*" in text
+            or parts.path or parts.query or parts.fragment or parts.username is not None):
+        raise ValueError(f"not an origin (scheme://host[:port]): {value!r}")
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    scheme = parts.scheme.lower()
+    default = {"http": 80, "https": 443}[scheme]  # a browser's Origin leaves the default port out
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from typing import Protocol
 
 import gradio as gr
 
 from assistant.config import Settings
-from assistant.errors import PlanAssistantError
+from assistant.errors import TOKEN_LOCKED, PlanAssistantError
 from assistant.feedback import FeedbackStore
+from assistant.limits import MINUTE, RateLimiter
 from assistant.types import DOC_TYPE_LABELS, SearchFilters
 from ui import render
 from ui.chat import INTERNAL_ERROR, build_chat
@@ -23,15 +24,39 @@ TYPE_CHOICES = [(label, t) for t, label in DOC_TYPE_LABELS.items()]
 RESULT_HEADERS = ["文書", "章・節", "ページ", "スコア", "本文"]
 
 
-def make_authorizer(settings: Settings) -> Callable[[str | None], str | None]:
-    """`authorize(token)` → None when the token is the configured staff token, else the refusal message."""
+class Authorizer(Protocol):
+    def __call__(self, token: str | None, client: str | None = None) -> str | None: ...
 
-    def authorize(token: str | None) -> str | None:
+
+def make_authorizer(settings: Settings, guard: RateLimiter | None = None) -> Authorizer:
+    """`authorize(token)` → None when the token is the configured staff token, else the refusal message.
+
+    `authorize(token, client)` is the login: a wrong token counts against `client`'s guessing limit, and
+    once it is reached the client's tokens are refused, the right one too, until the window passes (as
+    the API does). `guard` is the API's `app.state.token_guard`, so guesses at the API and at the UI share
+    one budget; without it the UI keeps its own with the same rule (staff_token_failures_per_minute).
+    """
+    if guard is None:
+        guard = RateLimiter([(settings.staff_token_failures_per_minute, MINUTE)])
+
+    def authorize(token: str | None, client: str | None = None) -> str | None:
         if settings.staff_token is None:
             return NO_TOKEN
-        return None if settings.staff_token_matches(token) else BAD_TOKEN
+        if client is not None and guard.peek(client):
+            return TOKEN_LOCKED
+        if settings.staff_token_matches(token):
+            return None
+        if client is not None and token:
+            guard.hit(client, force=True)
+        return BAD_TOKEN
 
     return authorize
+
+
+def client_host(request: gr.Request | None) -> str:
+    """The client's address, as the API keys its limits (`request.client.host`)."""
+    client = getattr(request, "client", None) if request is not None else None
+    return str(getattr(client, "host", None) or "unknown")
 
 
 def guarded(authorize, fn, n_outputs: int, status_index: int):
@@ -67,8 +92,9 @@ def document_choices(svc) -> list[tuple[str, str]]:
             for d in svc.documents()]
 
 
-def build_login(authorize, token_state: gr.State) -> tuple[gr.Column, list]:
-    """Token box. Returns the workspace column (shown only after a correct token) and the login events."""
+def build_login(authorize: Authorizer, token_state: gr.State) -> tuple[gr.Column, list]:
+    """Token box. Returns the workspace column (shown only after a correct token) and the login events.
+    A login counts against the client's staff-token guessing limit (`make_authorizer`)."""
     with gr.Row():
         token_box = gr.Textbox(label="職員トークン", type="password", elem_id="staff-token", scale=4,
                                placeholder="職員トークンを入力")
@@ -77,8 +103,8 @@ def build_login(authorize, token_state: gr.State) -> tuple[gr.Column, list]:
     status = gr.HTML(elem_id="staff-login-status")
     workspace = gr.Column(visible=False, elem_id="staff-workspace")
 
-    def do_login(token):
-        refusal = authorize(token)
+    def do_login(token, request: gr.Request):
+        refusal = authorize(token, client_host(request))
         if refusal:
             return None, render.status_html(refusal, "error"), gr.update(visible=False), ""
         return token, render.status_html("ログインしました。", "ok"), gr.update(visible=True), ""

@@ -1,4 +1,5 @@
-"""`plan-assistant serve`: the API and the chat UI (at /ui) in one uvicorn process."""
+"""`plan-assistant serve`: the API, the chat UI (at /ui) and the embeddable resident chat (/embed.js,
+/embed) in one uvicorn process."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from assistant.service import PlanAssistant
 
 
 def build_app(settings: Settings, service: PlanAssistant | None = None) -> FastAPI:
-    """The API with the chat UI mounted at /ui: the composition lives here, so neither imports the other."""
+    """The API with the chat UI mounted at /ui and the embedded chat at /embed (ui.app.mount_ui): the
+    composition lives here, so neither imports the other."""
     from ui.app import mount_ui  # gradio is heavy: imported only when serving
 
     app = create_app(settings, service=service)
@@ -30,9 +32,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = build_app(settings, service=svc)
         base = f"http://{args.host}:{args.port}"
         print(f"計画書アシスタント: {base}/ui (chat)  {base}/docs (API)")
+        if settings.embed_origins:
+            print(f'embed on {", ".join(settings.embed_origins)}: <script src="{base}/embed.js" async></script>')
         if settings.staff_token is None:
             print("note: no staff token set (PLAN_ASSISTANT_STAFF_TOKEN): the staff workspace and staff routes are off")
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        # the service writes its own access log (assistant/observe.py: route templates, no raw paths)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 
 
