@@ -56,6 +56,21 @@ class StoreUnavailable(PlanAssistantError):
     status = 503
 
 
+# an ingest's per-file reasons when the disk is full (ingest/pipeline.py), which the API answers with 507
+DISK_FULL_MESSAGE = ("ディスクの空き容量が足りないため書き込めませんでした（disk full: no space left on the device "
+                     "of the data directory）。索引済みの文書はそのまま検索できます。空きを作ってから、"
+                     "同じ取り込みをやり直してください")
+DISK_FULL_SKIPPED = "ディスクの空き容量が足りないため、取り込みを中止しました（not attempted: disk full）"
+
+
+class DiskFull(StoreUnavailable):
+    """A write to the data directory (index, registry, vector cache) failed for lack of space; what was
+    indexed before stays searchable, and the same ingest can be repeated once there is space."""
+
+    code = "disk_full"
+    status = 507  # Insufficient Storage (RFC 4918)
+
+
 class ModelUnavailable(PlanAssistantError):
     code = "model_unavailable"
     status = 503
@@ -68,6 +83,8 @@ class ConfigError(PlanAssistantError):
 
 # what a resident is told when the service turns a request away for load (issue 11)
 BUSY_MESSAGE = "ただいま混み合っています。しばらくしてからお試しください。"
+# what a client is told once its wrong staff tokens reached the guessing limit (the API, /metrics, the UI login)
+TOKEN_LOCKED = "職員トークンの誤りが続いたため、しばらく受け付けを停止しています。時間をおいて再度お試しください。"
 
 
 class TryLater(PlanAssistantError):

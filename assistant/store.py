@@ -8,11 +8,17 @@ Points carry a dense vector ("dense"), a BM25 sparse vector ("bm25", IDF modifie
 payload (doc_id, version, text, section, pages, document metadata). Searches are restricted
 to the *live* version of each document, so a re-ingested document is never seen missing
 or doubled while its new chunks are written.
+
+A server that goes away is `StoreUnavailable` (503 at the API), on every call, not only at
+start-up: the client reconnects by itself on the next call once the server is back.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +31,9 @@ if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
 DENSE, SPARSE = "dense", "bm25"
+# seconds a Qdrant server may take for one call before the service reports it unavailable (503)
+SERVER_TIMEOUT_S = 30
+SCROLL_PAGE = 1000  # points per page when listing the index (scroll); one page of ids and two keys is small
 
 
 @dataclass
@@ -50,7 +59,9 @@ class Store(Protocol):
     def close(self) -> None: ...
     def upsert(self, points: list[IndexPoint]) -> None: ...
     def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None: ...
-    def delete_versions_not_in(self, live: dict[str, str]) -> None: ...
+    def delete_version(self, doc_id: str, version: str) -> None: ...
+    def delete_versions_not_in(self, live: dict[str, str]) -> int: ...
+    def versions(self) -> Counter[tuple[str, str]]: ...
     def count(self) -> int: ...
     def query(self, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
               limit: int, filters: SearchFilters, live: dict[str, str],
@@ -124,17 +135,31 @@ class EdgeStore:
         self.shard.update(qe.UpdateOperation.delete_points_by_filter(self._doc_filter(doc_id, keep_version)))
         self.shard.flush()
 
-    def delete_versions_not_in(self, live: dict[str, str]) -> None:
+    def delete_version(self, doc_id: str, version: str) -> None:
         import qdrant_edge as qe
 
-        flt = qe.Filter(must_not=[qe.FieldCondition("version", match=qe.MatchAny(list(live.values())))]) \
-            if live else None
-        if flt is None:
-            if self.count():
-                self.shard.update(qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[])))
-        else:
-            self.shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
+        self.shard.update(qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[
+            qe.FieldCondition("doc_id", match=qe.MatchValue(doc_id)),
+            qe.FieldCondition("version", match=qe.MatchValue(version))])))
         self.shard.flush()
+
+    def delete_versions_not_in(self, live: dict[str, str]) -> int:
+        """Delete every point that is not of its document's live version; returns how many went."""
+        return _delete_dead(self, live)
+
+    def versions(self) -> Counter[tuple[str, str]]:
+        """(doc_id, version) → points: the whole index listed (one scroll; 0.1 s for 4k points)."""
+        import qdrant_edge as qe
+
+        out: Counter[tuple[str, str]] = Counter()
+        offset = None
+        while True:
+            points, offset = self.shard.scroll(qe.ScrollRequest(
+                offset=offset, limit=SCROLL_PAGE, with_payload=["doc_id", "version"], with_vector=False))
+            out.update((str((p.payload or {}).get("doc_id")), str((p.payload or {}).get("version")))
+                       for p in points)
+            if offset is None:
+                return out
 
     def count(self) -> int:
         import qdrant_edge as qe
@@ -180,7 +205,43 @@ class EdgeStore:
         return [Hit(dict(p.payload or {}), float(p.score)) for p in self.shard.query(req)]
 
 
+def _delete_dead(store: EdgeStore | ClientStore, live: dict[str, str]) -> int:
+    """Points of a version that is not live for *their own* document (a crashed ingest's new chunks, a
+    replaced version's old ones, a deleted document's): matched by (doc_id, version), since two documents
+    with the same content share a version string."""
+    dead = {key: n for key, n in store.versions().items() if live.get(key[0]) != key[1]}
+    for doc_id, version in dead:
+        store.delete_version(doc_id, version)
+    return sum(dead.values())
+
+
 # ---------------------------------------------------------------- server (qdrant-client)
+
+# what an unreachable or failing Qdrant server is called in messages (the URL is added)
+UNREACHABLE_HINT = ("サーバーが起動しているか、QDRANT_URL（と QDRANT_API_KEY）が正しいかを確かめてください。"
+                    "組み込みの索引を使うなら QDRANT_URL を設定しないでください")
+
+
+def _server_error(url: str | None, exc: BaseException) -> StoreUnavailable:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreUnavailable(f"Qdrant サーバー {url} に接続できません（unreachable: {reason[:200]}）。{UNREACHABLE_HINT}")
+
+
+def _is_server_failure(exc: BaseException) -> bool:
+    """The server is down, unreachable or failing (not a request this code got wrong)."""
+    import httpx
+    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+    if isinstance(exc, UnexpectedResponse):
+        return exc.status_code is None or exc.status_code >= 500 or exc.status_code in (401, 403)
+    if isinstance(exc, ResponseHandlingException | httpx.TransportError | ConnectionError | TimeoutError):
+        return True
+    try:
+        import grpc
+
+        return isinstance(exc, grpc.RpcError)
+    except ImportError:  # pragma: no cover - grpc ships with qdrant-client
+        return False
 
 class ClientStore:
     def __init__(self, dim: int, collection: str = "plans", url: str | None = None,
@@ -196,7 +257,9 @@ class ClientStore:
 
         try:
             if self.url:
-                self._client = QdrantClient(url=self.url, api_key=self.api_key, timeout=30)
+                # no version probe at construction: it only warns; the first real call below tells
+                self._client = QdrantClient(url=self.url, api_key=self.api_key, timeout=SERVER_TIMEOUT_S,
+                                            check_compatibility=False)
             else:
                 self._client = QdrantClient(path=self.path or ":memory:")
             if not self._client.collection_exists(self.collection):
@@ -208,7 +271,24 @@ class ClientStore:
                 for key in ("doc_id", "version", "doc_type", "audience"):
                     self._client.create_payload_index(self.collection, key, models.PayloadSchemaType.KEYWORD)
         except Exception as exc:
-            raise StoreUnavailable(f"cannot reach Qdrant at {self.url or self.path}: {exc}") from exc
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            if self.url:
+                raise _server_error(self.url, exc) from exc
+            raise StoreUnavailable(f"cannot open the Qdrant index at {self.path or ':memory:'}: {exc}") from exc
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """A server that stops answering mid-run is `StoreUnavailable`, not an internal error."""
+        try:
+            yield
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if self.url and _is_server_failure(exc):
+                raise _server_error(self.url, exc) from exc
+            raise
 
     def close(self) -> None:
         if self._client is not None:
@@ -226,10 +306,11 @@ class ClientStore:
 
         if not points:
             return
-        self.client.upsert(self.collection, [
-            models.PointStruct(id=p.id, payload=p.payload, vector={
-                DENSE: p.dense, SPARSE: models.SparseVector(indices=p.sparse[0], values=p.sparse[1])})
-            for p in points], wait=True)
+        with self._reaching():
+            self.client.upsert(self.collection, [
+                models.PointStruct(id=p.id, payload=p.payload, vector={
+                    DENSE: p.dense, SPARSE: models.SparseVector(indices=p.sparse[0], values=p.sparse[1])})
+                for p in points], wait=True)
 
     def delete_doc(self, doc_id: str, keep_version: str | None = None) -> None:
         from qdrant_client import models
@@ -239,17 +320,36 @@ class ClientStore:
             if keep_version else None
         flt = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))],
                             must_not=must_not)
-        self.client.delete(self.collection, models.FilterSelector(filter=flt), wait=True)
+        with self._reaching():
+            self.client.delete(self.collection, models.FilterSelector(filter=flt), wait=True)
 
-    def delete_versions_not_in(self, live: dict[str, str]) -> None:
+    def delete_version(self, doc_id: str, version: str) -> None:
         from qdrant_client import models
 
-        flt = models.Filter(must_not=[models.FieldCondition(key="version", match=models.MatchAny(
-            any=list(live.values())))]) if live else models.Filter()
-        self.client.delete(self.collection, models.FilterSelector(filter=flt), wait=True)
+        flt = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id)),
+                                  models.FieldCondition(key="version", match=models.MatchValue(value=version))])
+        with self._reaching():
+            self.client.delete(self.collection, models.FilterSelector(filter=flt), wait=True)
+
+    def delete_versions_not_in(self, live: dict[str, str]) -> int:
+        """Delete every point that is not of its document's live version; returns how many went."""
+        return _delete_dead(self, live)
+
+    def versions(self) -> Counter[tuple[str, str]]:
+        out: Counter[tuple[str, str]] = Counter()
+        offset = None
+        with self._reaching():
+            while True:
+                points, offset = self.client.scroll(self.collection, limit=SCROLL_PAGE, offset=offset,
+                                                    with_payload=["doc_id", "version"], with_vectors=False)
+                out.update((str((p.payload or {}).get("doc_id")), str((p.payload or {}).get("version")))
+                           for p in points)
+                if offset is None:
+                    return out
 
     def count(self) -> int:
-        return self.client.count(self.collection, exact=True).count
+        with self._reaching():
+            return self.client.count(self.collection, exact=True).count
 
     def _filter(self, f: SearchFilters, live: dict[str, str]):
         from qdrant_client import models
@@ -281,13 +381,14 @@ class ClientStore:
                            weights[1]))
         if not stages:
             return []
-        if len(stages) == 1:
-            pf = stages[0][0]
-            res = self.client.query_points(self.collection, query=pf.query, using=pf.using, query_filter=flt,
-                                           limit=limit, with_payload=True)
-        else:
-            res = self.client.query_points(
-                self.collection, prefetch=[s for s, _ in stages],
-                query=models.RrfQuery(rrf=models.Rrf(k=60, weights=[w for _, w in stages])),
-                query_filter=flt, limit=limit, with_payload=True)
+        with self._reaching():
+            if len(stages) == 1:
+                pf = stages[0][0]
+                res = self.client.query_points(self.collection, query=pf.query, using=pf.using, query_filter=flt,
+                                               limit=limit, with_payload=True)
+            else:
+                res = self.client.query_points(
+                    self.collection, prefetch=[s for s, _ in stages],
+                    query=models.RrfQuery(rrf=models.Rrf(k=60, weights=[w for _, w in stages])),
+                    query_filter=flt, limit=limit, with_payload=True)
         return [Hit(dict(p.payload or {}), float(p.score)) for p in res.points]
