@@ -22,11 +22,17 @@ from ingest.readers import require_text
 from ingest.readers.text import decode
 
 PAGE_ATTRIBUTES = ("data-pageno", "data-page", "data-page-number")
+# A page whose elements nest deeper than this is read as plain text, line by line, without its
+# headings and tables: the walk below recurses once per level (Python's stack holds 1,000 frames),
+# and a hostile page of 20,000 nested <div>s or 3,000 nested tables would exhaust it or take
+# minutes. Pages of the corpus and the web editions of plans nest 10–40 deep.
+MAX_NESTING = 200
+TOO_DEEP = "要素の入れ子が深すぎるため（{depth} 段以上、上限 {limit} 段）、見出しや表の構造を読まずにテキストだけ読み取りました"
 
 
 def read(path: Path) -> LoadedDocument:
-    title, lines = _html_to_lines(decode(path.read_bytes(), path.name))
-    doc = LoadedDocument(source=str(path), kind="html", title=title)
+    title, lines, warnings = _html_to_lines(decode(path.read_bytes(), path.name))
+    doc = LoadedDocument(source=str(path), kind="html", title=title, warnings=warnings)
     pages: list[tuple[int, list[str]]] = []
     for page, line in lines:
         number = page if page is not None else (pages[-1][0] if pages else 1)
@@ -170,8 +176,18 @@ def _heading_level(tag: Tag, current: int) -> tuple[int, bool]:
     return 0, False
 
 
-def _html_to_lines(text: str) -> tuple[str | None, list[tuple[int | None, str]]]:
-    """HTML → (title, [(printed page or None, markdown-ish line)]). Nothing is executed."""
+def _depth_over(root: Tag, limit: int) -> int:
+    """How deep the elements under `root` nest, counted without recursion up to just past `limit`."""
+    deepest, stack = 0, [(root, 0)]
+    while stack and deepest <= limit:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tag))
+    return deepest
+
+
+def _html_to_lines(text: str) -> tuple[str | None, list[tuple[int | None, str]], list[str]]:
+    """HTML → (title, [(printed page or None, markdown-ish line)], warnings). Nothing is executed."""
     try:
         import lxml  # noqa: F401
 
@@ -182,11 +198,21 @@ def _html_to_lines(text: str) -> tuple[str | None, list[tuple[int | None, str]]]
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
     root = soup.find("main") or soup.find(None, {"role": "main"}) or soup.body or soup
+    root = root if isinstance(root, Tag) else soup
     walker = _HtmlLines()
-    walker.walk(root if isinstance(root, Tag) else soup)
-    walker.flush()
+    warnings: list[str] = []
+    depth = _depth_over(root, MAX_NESTING)
+    if depth > MAX_NESTING:
+        for tag in root.find_all(sorted(_DROP_TAGS)):  # scripts and styles are not text here either
+            tag.decompose()
+        walker.lines = [line for line in (ln.strip() for ln in root.get_text("\n").split("\n")) if line]
+        walker.pages = [None] * len(walker.lines)
+        warnings.append(TOO_DEEP.format(depth=depth, limit=MAX_NESTING))
+    else:
+        walker.walk(root)
+        walker.flush()
     if not title:
         h1 = next((ln for ln in walker.lines if ln.startswith("# ")), "")
         title = h1[2:]
     title = normalize_text(title, structured=True).replace("\n", " ")
-    return title or None, list(zip(walker.pages, walker.lines))
+    return title or None, list(zip(walker.pages, walker.lines)), warnings
