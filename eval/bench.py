@@ -1,4 +1,5 @@
-"""`plan-assistant bench`: figures for ingestion and search. Prints numbers; never fails on time."""
+"""`plan-assistant bench`: figures for ingestion, search and the served API under load (eval/load.py).
+Prints numbers; never fails on time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_QA = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "sample_qa.jsonl"
+DEV_QA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_qa.jsonl"  # questions of the load test
 
 
 def _peak_rss_mb() -> float:
@@ -137,13 +139,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eval.bench_answers import run_answer_bench
 
         run_answer_bench(args, what)
+    if "load" in what:
+        bench_load(args)
     return 0
+
+
+def bench_load(args: argparse.Namespace) -> None:
+    """The served API under `--users` residents (eval/load.py); the data directory is served as it is."""
+    from eval.load import LoadConfig, format_figures, run_load
+
+    data_dir = Path(args.data_dir or "data")
+    questions = Path(args.questions)
+    if not (data_dir / "registry.sqlite").exists() or not questions.exists():
+        print(f"load: needs an indexed data directory ({data_dir}) and questions ({questions}); skipped")
+        return
+    cfg = LoadConfig(data_dir=data_dir, questions=questions, users=args.users, spawn_rate=args.spawn_rate,
+                     duration=args.duration, generator=args.generator, one_client=args.one_client)
+    print(format_figures(run_load(cfg, Path(args.load_out) if args.load_out else None)))
 
 
 def add_bench_parser(sub) -> None:
     p = sub.add_parser("bench", help="print speed and memory figures")
-    p.add_argument("--what", default="search,ingest", help="comma list of: search, ingest, answers, check")
+    p.add_argument("--what", default="search,ingest", help="comma list of: search, ingest, answers, check, load")
     p.add_argument("--sizes", default="10000,100000")
     p.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
     p.add_argument("--cold", action="store_true", help="ingest without the vector cache (re-embed everything)")
+    load = p.add_argument_group("load (--what load: serves --data-dir on loopback and runs locust against it)")
+    load.add_argument("--users", type=int, default=20, help="simulated residents (default 20)")
+    load.add_argument("--spawn-rate", type=float, default=2.0, help="residents started per second")
+    load.add_argument("--duration", default="5m", help="locust -t value: 10s, 5m, … (default 5m)")
+    load.add_argument("--questions", default=str(DEV_QA),
+                      help="JSONL file whose \"question\" fields the residents ask and search")
+    load.add_argument("--generator", default="extractive", choices=("auto", "extractive", "local", "openai"),
+                      help="PLAN_ASSISTANT_GENERATOR of the served app (default extractive)")
+    load.add_argument("--one-client", action="store_true",
+                      help="all residents from one address (shows the per-client limit: 429 with Retry-After)")
+    load.add_argument("--load-out", help="keep locust's CSV files here (default: a temporary directory)")
     p.set_defaults(func=cmd_bench)
