@@ -310,7 +310,9 @@ def _with_context(p: Passage, sentence: str) -> str:
 
 
 def _page_en(p: Passage) -> str:
-    return f" (p. {p.page})" if p.page else ""
+    if not p.page:
+        return ""
+    return f" (p. {p.page_label}, PDF page {p.page})" if p.page_label and p.page_label != str(p.page) else f" (p. {p.page})"
 
 
 def addresses_the_assistant(sentence: str) -> bool:

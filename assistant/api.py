@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
@@ -22,8 +24,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.config import Settings
 from assistant.errors import (
+    DISK_FULL_MESSAGE,
+    DISK_FULL_SKIPPED,
     INTERNAL_ERROR,
+    TOKEN_LOCKED,
     Busy,
+    DiskFull,
     PlanAssistantError,
     RateLimited,
     TryLater,
@@ -32,12 +38,16 @@ from assistant.errors import (
 )
 from assistant.feedback import FeedbackStore
 from assistant.limits import DAY, MINUTE, RateLimiter
+from assistant.observe import install_observability
 from assistant.service import PlanAssistant
 from assistant.types import Against, SearchFilters
+from assistant.web import install_web
 
 STAFF_ONLY = "職員用の機能です。職員トークン（X-Staff-Token）を指定してください。"
-TOKEN_LOCKED = "職員トークンの誤りが続いたため、しばらく受け付けを停止しています。時間をおいて再度お試しください。"
-UI_EVENTS = "/gradio_api/queue/join"  # every event of the mounted Gradio UI (a chat turn, a rating)
+# the ways an event of a mounted Gradio UI (a chat turn, a rating, a login) reaches the server: the
+# browser's queue, and the HTTP API that gradio_client and curl use
+MAX_PURGE_DAYS = 36_500  # 100 years: any real age of a record; also refuses inf, which timedelta cannot hold
+UI_EVENTS = re.compile(r"/gradio_api/(?:queue/join|call/[^/]+)$")
 
 
 class Filters(BaseModel):
@@ -102,7 +112,7 @@ class UIRateLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith(UI_EVENTS):
+        if scope["type"] == "http" and scope["method"] == "POST" and UI_EVENTS.search(scope["path"]):
             limiter: RateLimiter = scope["app"].state.ui_limiter  # Starlette sets scope["app"] first
             wait = limiter.hit(scope["client"][0] if scope.get("client") else "unknown")
             if wait:
@@ -138,9 +148,11 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
     per_client = [(settings.rate_limit_per_minute, MINUTE), (settings.rate_limit_per_day, DAY)]
     # on app.state, so a test can swap in limiters with its own clock
     app.state.limiter = RateLimiter(per_client)
-    app.state.ui_limiter = RateLimiter(per_client)  # the UI's own budget: a chat turn is one or two events
+    app.state.ui_limiter = RateLimiter(per_client)  # the UI's own budget: a chat turn is one event, two with its rating
     app.state.token_guard = RateLimiter([(settings.staff_token_failures_per_minute, MINUTE)])
     app.add_middleware(UIRateLimit)
+    install_web(app, settings)  # security headers, CORS for the city's sites, /embed.js (assistant/web.py)
+    install_observability(app, settings)  # access log, /metrics, /health/ready (added last: sees every request)
 
     def svc(request: Request) -> PlanAssistant:
         return request.app.state.svc
@@ -199,13 +211,16 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
         return {"status": "ok", "documents": len(s.documents()), "generator": s.generator_name}
 
     @app.post("/ask")
-    async def ask(req: AskRequest, s=Depends(svc), staff: bool = Depends(resident)):
+    async def ask(req: AskRequest, request: Request, s=Depends(svc), staff: bool = Depends(resident)):
+        request.state.question = req.question  # for the access log (assistant/observe.py)
         history = [t.model_dump() for t in req.history]
         answer = await run_in_threadpool(s.ask, req.question, history, to_filters(req.filters, staff))
-        return answer.to_dict()
+        request.state.answer = body = answer.to_dict()
+        return body
 
     @app.post("/ask/stream")
-    async def ask_stream(req: AskRequest, s=Depends(svc), staff: bool = Depends(resident)):
+    async def ask_stream(req: AskRequest, request: Request, s=Depends(svc), staff: bool = Depends(resident)):
+        request.state.question = req.question  # for the access log, with the answer event below
         history = [t.model_dump() for t in req.history]
         filters = to_filters(req.filters, staff)
         if await run_in_threadpool(lambda: s.answers_busy):
@@ -214,6 +229,8 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
         def events():
             try:
                 for event in s.ask_stream(req.question, history, filters):
+                    if event["type"] == "answer":
+                        request.state.answer = event
                     yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
             except PlanAssistantError as exc:
                 yield f"data: {json.dumps({'type': 'error', **error_body(exc.code, str(exc))}, ensure_ascii=False)}\n\n"
@@ -235,10 +252,20 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
                      audience: str | None = Form(None), title: str | None = Form(None), s=Depends(svc)):
         overrides = {"type": type, "audience": audience, "title": title}
         result = await run_in_threadpool(s.upload, file.file, file.filename, overrides)
+        name = Path(result.path).name  # the name it was saved under: no path, no control characters
+        if result.status == "failed" and result.reason in (DISK_FULL_MESSAGE, DISK_FULL_SKIPPED):
+            return error_response(DiskFull(f"{name}: {result.reason}"))
         if result.status == "failed":
-            return JSONResponse(error_body(UnreadableDocument.code, f"{file.filename}: {result.reason}"),
+            return JSONResponse(error_body(UnreadableDocument.code, f"{name}: {result.reason}"),
                                 UnreadableDocument.status)
         return dataclasses.asdict(result)
+
+    @app.get("/documents/{doc_id}/inspect", dependencies=[Depends(require_staff)])
+    async def inspect(doc_id: str, s=Depends(svc)):
+        """How the document's file reads page by page (text layer, pypdfium2, OCR and its confidence,
+        table rows), the chunks indexed from each page and the warnings; compared with the index."""
+        report = await run_in_threadpool(s.inspect, doc_id)
+        return report.to_dict()
 
     @app.delete("/documents/{doc_id}", dependencies=[Depends(require_staff)])
     def delete(doc_id: str, s=Depends(svc)):
@@ -263,7 +290,7 @@ def create_app(settings: Settings, service: PlanAssistant | None = None) -> Fast
         return Response(feedback.export_jsonl(), media_type="application/x-ndjson; charset=utf-8")
 
     @app.delete("/feedback", tags=["feedback"], dependencies=[Depends(require_staff)])
-    def purge_feedback(older_than_days: Annotated[float | None, Query(ge=0)] = None):
+    def purge_feedback(older_than_days: Annotated[float | None, Query(ge=0, le=MAX_PURGE_DAYS)] = None):
         """Delete feedback records older than `older_than_days` (default: the retention; 0: all)."""
         days = settings.log_retention_days if older_than_days is None else older_than_days
         return {"purged": feedback.purge(days), "older_than_days": days}

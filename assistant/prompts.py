@@ -33,7 +33,7 @@ def window(text: str, focus: str | None, limit: int) -> str:
 def format_passages(passages: list[Passage], focus: dict[int, str] | None = None, limit: int = 350) -> str:
     blocks = []
     for i, p in enumerate(passages, 1):
-        where = " / ".join(x for x in (p.title, p.section, f"p.{p.page}" if p.page else "") if x)
+        where = " / ".join(x for x in (p.title, p.section, p.page_ref) if x)
         blocks.append(f"[{i}] ({where})\n{window(p.text, (focus or {}).get(i - 1), limit)}")
     return "\n\n".join(blocks)
 

@@ -25,7 +25,8 @@ def to_passage(hit: Hit) -> Passage:
                    pages=list(p.get("pages") or []), text=p.get("text", ""), score=hit.score,
                    doc_type=p.get("doc_type", "other"), audience=p.get("audience", "public"),
                    chunk_no=int(p.get("chunk_no", 0)), is_record=bool(p.get("is_record")),
-                   ocr=None if p.get("ocr") is None else float(p["ocr"]))  # absent: text layer, older index
+                   ocr=None if p.get("ocr") is None else float(p["ocr"]),  # absent: text layer, older index
+                   page_label=p.get("page_label"))  # absent: the PDF page is the printed one
 
 
 def _key(hit: Hit) -> tuple[str, int]:

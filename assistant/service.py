@@ -26,10 +26,11 @@ from assistant.text.sentences import SENTENCE_BOUNDARY
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
 from assistant.where import CoverageReport, where_covered
+from ingest.inspect import FileReport, compare_with_index, inspect_file
 from ingest.load import SUPPORTED_SUFFIXES
-from ingest.pipeline import Indexer, IngestResult, ProgressFn
+from ingest.pipeline import Indexer, IngestResult, ProgressFn, file_hash
 from ingest.registry import Registry
-from ingest.uploads import save_upload
+from ingest.uploads import safe_name, save_upload
 
 # shown with an answer given extractively because the generator's queue was too long
 BUSY_NOTICE = "混み合っているため、資料の該当箇所をそのまま示しています"
@@ -78,12 +79,13 @@ class PlanAssistant:
         store = self.store
         store.open()
         self.registry.open()
-        # a crash mid-ingest may leave chunks of a version that never went live: drop them
-        store.delete_versions_not_in(self.registry.live())
         self.retriever = Retriever(store, self.embedder, self.sparse, self.registry.live,
                                    weights=(s.dense_weight, s.sparse_weight), prefetch=s.prefetch)
         self.indexer = Indexer(store, self.embedder, self.sparse, self.registry, s.chunk_chars,
                                max_file_bytes=s.max_file_mb * 1024 * 1024)
+        # a process killed mid-ingest leaves chunks of a version that never went (or is no longer) live:
+        # the write journal names them (cheap: empty unless something crashed); see Indexer.recover
+        self.indexer.recover(exclusive=not s.qdrant_url)
         return self
 
     @property
@@ -155,14 +157,31 @@ class PlanAssistant:
         return self.indexer.ingest(Path(path), {k: v for k, v in (overrides or {}).items() if v})
 
     def upload(self, stream: BinaryIO, filename: str | None, overrides: dict | None = None) -> IngestResult:
-        """An uploaded file: checked, saved under data_dir/uploads, ingested; removed again if it fails."""
-        suffix = Path(filename or "").suffix.lower()
+        """An uploaded file: checked, saved under data_dir/uploads, ingested; removed again if it fails.
+        The suffix checked is the one of the name it is saved under (`safe_name`), not the raw one. A file
+        already there under that name (the source of an indexed document) is put back if the new one fails."""
+        name = safe_name(filename)
+        suffix = Path(name).suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
-            raise UnsupportedFormat(f"{filename}: 対応していない形式です（{suffix or '拡張子なし'}）。"
-                                    f"対応形式: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-        path = save_upload(stream, filename, self.settings.data_dir / "uploads", self.settings.max_upload_mb)
-        result = self.ingest_one(path, overrides)
-        if result.status == "failed" and not any(d.source == str(path) for d in self.documents()):
+            raise UnsupportedFormat(f"{name}: 対応していない形式です（{suffix or '拡張子なし'}）。"
+                                    f"PDF などに変換してから再投入してください（対応形式: "
+                                    f"{', '.join(sorted(SUPPORTED_SUFFIXES))}）")
+        uploads = self.settings.data_dir / "uploads"
+        previous = uploads / f".{name}.previous"
+        if (uploads / name).is_file():
+            os.replace(uploads / name, previous)
+        try:
+            path = save_upload(stream, filename, uploads, self.settings.max_upload_mb)
+            result = self.ingest_one(path, overrides)
+        except BaseException:
+            if previous.exists():
+                os.replace(previous, uploads / name)
+            raise
+        if result.status != "failed":
+            previous.unlink(missing_ok=True)
+        elif previous.exists():
+            os.replace(previous, path)  # the file the indexed document was read from, as it was
+        elif not any(d.source == str(path) for d in self.documents()):
             path.unlink(missing_ok=True)  # nothing indexed relies on the saved file
         return result
 
@@ -176,6 +195,21 @@ class PlanAssistant:
         assert self.indexer is not None
         if not self.indexer.delete(doc_id):
             raise NotFound(f"no document with id {doc_id!r}")
+
+    def inspect(self, doc_id: str) -> FileReport:
+        """How an indexed document's file reads, page by page (`ingest.inspect`), beside what the
+        registry holds for it. The file is read again as ingestion reads it; nothing is written."""
+        found = self.registry.get(doc_id)
+        if found is None:
+            raise NotFound(f"文書が見つかりません: {doc_id}")
+        meta = found[1]
+        path = Path(meta.source) if meta.source else None
+        if path is None or not path.is_file():
+            raise NotFound(f"{doc_id} の元のファイル（{meta.source or '不明'}）が見つかりません。"
+                           "ファイルを取り込み直してください")
+        report = inspect_file(path, doc_id=doc_id, chunk_chars=self.settings.chunk_chars,
+                              max_bytes=self.settings.max_file_mb * 1024 * 1024)
+        return compare_with_index(report, meta, file_hash(path))
 
     @property
     def generator_name(self) -> str:

@@ -30,6 +30,14 @@ VERDICTS: tuple[str, ...] = tuple(VERDICT_LABELS)
 AGAINST: tuple[str, ...] = tuple(AGAINST_LABELS)
 
 
+def page_ref(page: int | None, printed: str | None = None) -> str:
+    """How a page is cited: "p.14", or "p.12（PDF 14ページ）" when the printed page number differs from the
+    PDF page (the reader finds p.12 in the printed plan and page 14 in the file); "" without a page."""
+    if not page:
+        return ""
+    return f"p.{printed}（PDF {page}ページ）" if printed and str(printed) != str(page) else f"p.{page}"
+
+
 @dataclass
 class Page:
     """One page of extracted, normalised text. Non-paged files are page 1."""
@@ -39,15 +47,17 @@ class Page:
     status: PageStatus = "ok"
     note: str = ""  # e.g. "no text layer (needs OCR)", "extracted with pypdfium2"
     ocr_confidence: float | None = None  # set when the text was read by OCR: chunks and citations carry it
+    label: str | None = None  # the printed page number where it differs from `number` (PDF: "12", "資料-3")
 
 
 @dataclass
 class Record:
-    """One table row (CSV/XLSX/HTML table), rendered as `column: value` lines. Never split."""
+    """One table row (CSV/XLSX/PDF table), rendered as `column: value` lines. Never split."""
 
     text: str
     page: int = 1
     row: int = 0
+    section: str = ""  # a PDF table's caption (the line above it): the start of the chunk's section path
 
 
 @dataclass
@@ -92,6 +102,7 @@ class Chunk:
     pages: list[int]
     is_record: bool = False
     ocr: float | None = None  # lowest OCR confidence of its pages; None: text layer (or not a PDF)
+    page_label: str | None = None  # the printed page number of its first page (Page.label)
 
     @property
     def page(self) -> int | None:
@@ -113,10 +124,15 @@ class Passage:
     chunk_no: int = 0
     is_record: bool = False  # a table row (public-comment table …)
     ocr: float | None = None  # read by OCR, with this confidence: the reader is told (Chunk.ocr)
+    page_label: str | None = None  # the printed page number of `page`, where it differs (Chunk.page_label)
 
     @property
     def page(self) -> int | None:
         return self.pages[0] if self.pages else None
+
+    @property
+    def page_ref(self) -> str:
+        return page_ref(self.page, self.page_label)
 
     def to_dict(self) -> dict:
         return {
@@ -130,6 +146,7 @@ class Passage:
             "type": self.doc_type,
             # only when set: consumers that compare key sets keep working on text-layer passages
             **({"ocr": self.ocr} if self.ocr is not None else {}),
+            **({"page_label": self.page_label} if self.page_label else {}),
         }
 
 
@@ -141,7 +158,8 @@ class Citation:
     def to_dict(self) -> dict:
         p = self.passage
         return {"n": self.number, "doc": p.doc_id, "title": p.title, "section": p.section,
-                "page": p.page, "text": p.text, **({"ocr": p.ocr} if p.ocr is not None else {})}
+                "page": p.page, "text": p.text, **({"ocr": p.ocr} if p.ocr is not None else {}),
+                **({"page_label": p.page_label} if p.page_label else {})}
 
 
 @dataclass

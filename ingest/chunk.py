@@ -5,6 +5,8 @@ Headings and their nesting are read the way `assistant.text.layout` reads them (
 never split, and long paragraphs break at sentence ends (`assistant.text.sentences.cut`).
 A chunk with text from pages read by OCR carries the lowest of their confidences (`Chunk.ocr`), so
 a citation can tell the reader the text may hold misreadings; table records never come from OCR.
+Table records (CSV/XLSX rows, PDF table rows) are one chunk each; a PDF row's section path is its
+table's caption, then the row number.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 from assistant.text.layout import SectionStack, heading_style
 from assistant.text.sentences import cut
-from assistant.types import Chunk, LoadedDocument
+from assistant.types import Chunk, LoadedDocument, Record
 
 TARGET_CHARS = 400
 MAX_CHARS = 600
@@ -30,6 +32,7 @@ class _ChunkBuilder:
     def __init__(self, doc_id: str, target: int, maximum: int, ocr: dict[int, float] | None = None) -> None:
         self.doc_id, self.target, self.maximum = doc_id, target, maximum
         self.ocr = ocr or {}  # page number → OCR confidence, for the pages read by OCR
+        self.labels: dict[int, str] = {}  # page number → printed page number (Page.label), where known
         self.chunks: list[Chunk] = []
         self.lines: list[str] = []
         self.pages: set[int] = set()
@@ -43,8 +46,10 @@ class _ChunkBuilder:
     def flush(self) -> None:
         if self.lines and self.has_body:
             read = [self.ocr[n] for n in self.pages if n in self.ocr]
+            pages = sorted(self.pages)
             self.chunks.append(Chunk(self.doc_id, len(self.chunks), "\n".join(self.lines),
-                                     self.section, sorted(self.pages), ocr=min(read) if read else None))
+                                     self.section, pages, ocr=min(read) if read else None,
+                                     page_label=self.labels.get(pages[0]) if pages else None))
         if self.has_body:
             self.lines, self.pages, self.has_body = [], set(), False
 
@@ -101,6 +106,7 @@ def chunk_document(doc: LoadedDocument, doc_id: str, target: int = TARGET_CHARS,
     """Split a loaded document into chunks; table records become one chunk each."""
     ocr = {p.number: p.ocr_confidence for p in doc.pages if p.ocr_confidence is not None}
     builder = _ChunkBuilder(doc_id, target, maximum, ocr)
+    builder.labels = {p.number: p.label for p in doc.pages if p.label}
     stack = SectionStack()
     for item in _blocks(doc):
         if item[0] == "heading":
@@ -115,6 +121,13 @@ def chunk_document(doc: LoadedDocument, doc_id: str, target: int = TARGET_CHARS,
         builder.flush()
     chunks = builder.chunks
     for record in doc.records:
-        chunks.append(Chunk(doc_id, len(chunks), record.text, f"{record.row}行目", [record.page],
-                            is_record=True))
+        chunks.append(Chunk(doc_id, len(chunks), record.text, _record_section(record), [record.page],
+                            is_record=True, page_label=builder.labels.get(record.page)))
     return chunks
+
+
+def _record_section(record: Record) -> str:
+    """A record's section path: a PDF table row's caption, then the row number. The headings above
+    the table are left out on purpose: every row of a table would match them, and together they
+    outrank the page's own passage for questions about the text around the table."""
+    return f"{record.section} > {record.row}行目" if record.section else f"{record.row}行目"

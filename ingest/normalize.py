@@ -67,6 +67,9 @@ _FAKE_BOLD = re.compile(f"([{_KANJI_KANA}])\\1{{2,}}")
 _FAKE_BOLD_RUN = re.compile(  # りなすりなすりなす: units of 2–8 characters, bounded for speed
     f"((?:[{_KANJI_KANA}]|[・ー](?=[{_KANJI_KANA}]))[{_KANJI_KANA}・ー]{{1,7}}?)\\1{{2,}}"
 )
+# …and bracketed headings printed several times over: 【基本目標】【基本目標】【基本目標】【基本目標】
+# (otoineppu/otoineppu_sogosenryaku.pdf)
+_FAKE_BOLD_BRACKET = re.compile(r"(【[^】]{1,30}】)\1{2,}")
 _JA_SPACE = re.compile(f"(?<=[{_JA}])[ \t]+(?=[{_JA}0-9A-Za-z%(])|(?<=[{_JA}0-9A-Za-z%)])[ \t]+(?=[{_JA}])")
 _NUM_SPACE = re.compile(r"(?<=\d)[ \t]+(?=[.,]\d)|(?<=\d[.,])[ \t]+(?=\d)")
 
@@ -90,7 +93,7 @@ def is_heading_line(line: str) -> bool:
 def _clean_line(line: str) -> str:
     if not line.lstrip().startswith("|"):  # keep markdown table rules
         line = DOT_LEADER.sub(" ", line)
-    line = _FAKE_BOLD_RUN.sub(r"\1", _FAKE_BOLD.sub(r"\1", line))
+    line = _FAKE_BOLD_BRACKET.sub(r"\1", _FAKE_BOLD_RUN.sub(r"\1", _FAKE_BOLD.sub(r"\1", line)))
     line = line.strip()
     m = MARKER_PREFIX.match(line)
     prefix, rest = re.sub(r"\s+", " ", m.group()) if m else "", line[m.end() :] if m else line

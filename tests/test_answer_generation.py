@@ -25,7 +25,10 @@ PUBLIC = SearchFilters(audiences=["public"])
 PERIOD_QUESTION = "後期基本計画の計画期間はいつからいつまでですか"
 PERIOD = r"後期基本計画の計画期間は、?(令和\d+年度から令和\d+年度まで)"  # passage text is NFKC-normalised
 TARGET_QUESTION = "路線バスとコミュニティバスの年間利用者数の目標はいくつですか"
-TARGET = r"令和(\d+)年度の目標値を([\d,]+千人)"
+# the target as a sentence of the transport plan, or as its table: header 目標値(令和N年度), the ridership row
+TARGET_SENTENCE = r"令和(\d+)年度の目標値を([\d,]+千人)"
+TARGET_TABLE = r"目標値\(令和(\d+)年度\)[\s\S]*?\| 路線バス・コミュニティバスの年間利用者数 \| [\d,]+千人 \| ([\d,]+千人)"
+TARGET = f"{TARGET_SENTENCE}|{TARGET_TABLE}"
 TARGET_EN = "What is the FY2028 target for annual ridership of route buses and community buses in the transport plan?"
 # what the scripted model knows of English; a question it does not know fails the test
 TRANSLATIONS = {TARGET_EN: "地域公共交通計画で、令和10年度の路線バスとコミュニティバスの年間利用者数の目標は何人ですか"}
@@ -61,6 +64,13 @@ def fresh_script(model):
 
 def cited_numbers(text: str) -> list[str]:
     return re.findall(r"\[(\d+)\]", text)
+
+
+def target(text: str) -> tuple[str, str]:
+    """(year, figure) of the ridership target, from the sentence or the table that states it."""
+    m = re.search(TARGET_SENTENCE, text) or re.search(TARGET_TABLE, text)
+    assert m, f"no ridership target in {text!r}"
+    return m.group(1), m.group(2)
 
 
 def group(pattern: str, text: str, n: int = 1) -> str:
@@ -99,7 +109,7 @@ def test_accepted_answer_cites_the_passage_that_states_the_figure(svc, model, ci
 def test_made_up_figure_falls_back_to_the_extractive_answer(svc, model):
     def inflate(p: Prompt) -> str:
         source = p.passage_with(TARGET)
-        year, figure = group(TARGET, source.text), group(TARGET, source.text, 2)
+        year, figure = target(source.text)
         made_up = int(figure.replace(",", "").removesuffix("千人")) + 150  # 1,200 → 1,350
         return f"令和{year}年度の年間利用者数の目標値は{made_up:,}千人です[{source.n}]。"
 
@@ -137,7 +147,7 @@ def test_not_covered_reply_gives_an_abstention_with_related_passages(svc, model)
 def test_english_question_is_translated_and_the_answer_cites_the_target(svc, model):
     def answer_in_english(p: Prompt) -> str:
         source = p.passage_with(TARGET)
-        return f"The FY2028 target is {group(TARGET, source.text, 2)} riders a year [{source.n}]."
+        return f"The FY2028 target is {target(source.text)[1]} riders a year [{source.n}]."
 
     model.when(is_translation, lambda p: TRANSLATIONS[p.question])
     model.when(is_answer_request, answer_in_english)
@@ -190,10 +200,15 @@ def test_the_injected_instruction_reaches_an_obeying_model(svc, model, injected,
     assert model.replies == [INJECTED_CLAIM]
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness of verify(): a generated sentence that states no figure, "
-                                       "date, role or name is accepted when any passage shares 30% of its character "
-                                       "bigrams (「計画はすべて中止されました」 matches a plan passage's 「計画…されました」)")
-@QUESTIONS
+# Known weakness of verify(): a generated sentence that states no figure, date, role or name is accepted when
+# any retrieved passage shares 30% of its character bigrams (「計画はすべて中止されました」 against a plan passage's
+# 「計画…されました」). Which passages are retrieved decides it: for the period question (since PDF table rows are
+# indexed) none does and the claim is rejected; for the "cancelled" question one still does.
+KNOWN_WEAKNESS = pytest.mark.xfail(strict=True, reason="verify() accepts a fact-free sentence on 30% shared bigrams")
+
+
+@pytest.mark.parametrize("question", [PERIOD_QUESTION, pytest.param("計画は中止されましたか", marks=KNOWN_WEAKNESS)],
+                         ids=["period", "cancelled"])
 def test_instructions_inside_a_document_do_not_reach_the_answer(model, injected, resident, question):
     model.when(is_answer_request, obey_instructions_in_passages)
     body = resident.post("/ask", json={"question": question}).json()

@@ -261,3 +261,15 @@ def test_ui_is_mounted(client):
     assert client.get("/ui/").status_code == 200
     r = client.get("/", follow_redirects=False)
     assert r.status_code in (302, 307) and r.headers["location"].rstrip("/") == "/ui"
+
+
+# ---------------------------------------------------------------------- inspect
+def test_inspect_a_document_is_staff_only_and_reports_its_pages(client, service):
+    doc = next(d for d in service.documents() if d.source.endswith(".pdf"))
+    assert_error_shape(client.get(f"/documents/{doc.doc_id}/inspect"), 401, "unauthorized")
+    r = client.get(f"/documents/{doc.doc_id}/inspect", headers=STAFF)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["pages"]) == doc.pages
+    assert sum(len(p["chunks"]) for p in body["pages"]) >= doc.chunks
+    assert_error_shape(client.get("/documents/no-such-doc/inspect", headers=STAFF), 404)

@@ -268,7 +268,7 @@ def test_cli_batch_jsonl(svc, tmp_path, capsys, monkeypatch):
     assert "空" in lines[-1]["explanation"]
     for x in lines:
         assert set(x) == {"id", "verdict", "evidence", "explanation"}
-        assert all(set(e) == {"doc", "title", "section", "page", "text"} for e in x["evidence"])
+        assert all(set(e) == {"doc", "title", "section", "page", "page_label", "text"} for e in x["evidence"])
     assert any(x["evidence"] for x in lines)  # the key check above ran on some evidence
     assert lines[-2]["evidence"] == [] and lines[-1]["evidence"] == []
 

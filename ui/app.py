@@ -2,7 +2,8 @@
 
 住民向け: chat over public documents only, with clickable citations and 👍/👎 feedback.
 職員向け: behind the staff token — search, chat over all documents, document management,
-consistency check, where-covered, feedback export.
+consistency check, where-covered, feedback export, and how each page of a document was read (読み取り確認).
+/embed (ui/embed.py): the resident chat alone, for a frame on the city's own site.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from fastapi.responses import RedirectResponse
 from assistant.config import Settings
 from assistant.errors import StoreUnavailable
 from assistant.feedback import FeedbackStore
+from assistant.limits import RateLimiter
 from assistant.types import SearchFilters
-from ui.chat import build_chat
+from ui.chat import ChatLimit, build_chat, chat_limiter
 from ui.documents import build_documents, document_rows
+from ui.inspect import build_inspect
 from ui.review import build_check, build_feedback_export, build_where
 from ui.staff import build_login, build_search, build_staff_chat, document_choices, make_authorizer
 from ui.style import CSS
@@ -41,8 +44,11 @@ def resident_filters() -> SearchFilters:
     return SearchFilters(audiences=["public"])
 
 
-def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
-    authorize = make_authorizer(settings)
+def build_ui(settings: Settings, get_svc, feedback: FeedbackStore,
+             chat_limit: ChatLimit | None = None, token_guard: RateLimiter | None = None) -> gr.Blocks:
+    """The page. `token_guard` is the API's staff-token guessing limit, so that guesses at the UI's login
+    and at the API count against one budget per client."""
+    authorize = make_authorizer(settings, token_guard)
     with gr.Blocks(title="計画書アシスタント", analytics_enabled=False) as blocks:
         gr.HTML('<div class="pa-header"><h1>計画書アシスタント</h1>'
                 "<p>市の総合計画・個別計画などの内容を、出典つきでお答えします。</p></div>")
@@ -54,7 +60,7 @@ def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
                             "評価とともに記録する質問・回答・理由は、電話番号・メールアドレス・住所・氏名などを"
                             f"伏せ字にして保存し、{settings.log_retention_days}日後に削除します。")
                 build_chat("resident", get_svc, resident_filters, feedback, examples=RESIDENT_EXAMPLES,
-                           placeholder="計画書について知りたいことを入力してください。")
+                           placeholder="計画書について知りたいことを入力してください。", limit=chat_limit)
             with gr.Tab("職員向け", id="staff", elem_id="tab-staff"):
                 workspace, login_events = build_login(authorize, token_state)
                 with workspace, gr.Tabs():
@@ -68,6 +74,8 @@ def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
                         build_check(get_svc, authorize, token_state, settings)
                     with gr.Tab("掲載箇所", elem_id="tab-staff-where"):
                         build_where(get_svc, authorize, token_state)
+                    with gr.Tab("読み取り確認", elem_id="tab-staff-inspect") as inspect_tab:
+                        build_inspect(get_svc, authorize, token_state, inspect_tab)
                     with gr.Tab("フィードバック", elem_id="tab-staff-feedback"):
                         build_feedback_export(authorize, token_state, feedback)
 
@@ -89,8 +97,15 @@ def build_ui(settings: Settings, get_svc, feedback: FeedbackStore) -> gr.Blocks:
 
 
 def mount_ui(app: FastAPI, settings: Settings) -> None:
-    """Mount the UI at /ui (and / redirects there). Feedback goes to the app's store (`create_app`)."""
+    """Mount the UI at /ui (and / redirects there) and the embedded resident chat at /embed (ui.embed).
+    Feedback goes to the app's store (`create_app`); the resident chats' turns to `app.state.chat_limiter`."""
+    from ui.embed import mount_embed  # it imports this module
+
     feedback: FeedbackStore = app.state.feedback
+    app.state.chat_limiter = chat_limiter(settings)  # on app.state, so a test can swap in its own
+
+    def limit(client: str) -> float:
+        return app.state.chat_limiter.hit(client)
 
     def get_svc():
         svc = getattr(app.state, "svc", None)
@@ -102,6 +117,7 @@ def mount_ui(app: FastAPI, settings: Settings) -> None:
     def root():
         return RedirectResponse("/ui/")
 
-    blocks = build_ui(settings, get_svc, feedback)
+    blocks = build_ui(settings, get_svc, feedback, chat_limit=limit, token_guard=app.state.token_guard)
     gr.mount_gradio_app(app, blocks, path="/ui", theme=THEME, css=CSS, ssr_mode=False, footer_links=[],
                         max_file_size=f"{settings.max_file_mb}mb", show_error=False)
+    mount_embed(app, settings, get_svc, feedback, limit)

@@ -5,7 +5,8 @@ blocks without blank lines, so markdown never parses inside them, and all text i
 `<script>` or `<img onerror>` in a question, an answer or a passage is shown as text.
 
 A citation of text read by OCR (`"ocr"`: its confidence) says so, in its label and beside the
-passage: the reader should know the quoted text may hold misreadings.
+passage: the reader should know the quoted text may hold misreadings. A PDF page whose printed
+number differs (`"page_label"`) is shown as both: p.12（PDF 14ページ）.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 
-from assistant.types import AUDIENCE_LABELS, DOC_TYPE_LABELS, VERDICT_LABELS
+from assistant.types import AUDIENCE_LABELS, DOC_TYPE_LABELS, VERDICT_LABELS, page_ref
 
 DOC_TYPE_JA = DOC_TYPE_LABELS
 AUDIENCE_JA = AUDIENCE_LABELS
@@ -28,8 +29,10 @@ def esc(text) -> str:
     return "<br>".join(html.escape(line, quote=True) for line in lines)
 
 
-def page_label(page) -> str:
-    return f"p.{page}" if page else "ページ情報なし"
+def page_label(page, printed=None) -> str:
+    """"p.14", or "p.12（PDF 14ページ）" when the printed page number differs from the PDF page
+    (`page_label` of a citation): the reader finds p.12 in the printed plan and page 14 in the file."""
+    return page_ref(page, printed) or "ページ情報なし"
 
 
 def ocr_mark(confidence) -> str:
@@ -41,7 +44,7 @@ def citation_label(c: dict) -> str:
     parts = [str(c.get("title") or c.get("doc") or "")]
     if c.get("section"):
         parts.append(str(c["section"]))
-    parts.append(page_label(c.get("page")))
+    parts.append(page_label(c.get("page"), c.get("page_label")))
     if c.get("ocr") is not None:
         parts.append(ocr_mark(c["ocr"]))
     return " / ".join(parts)
@@ -63,7 +66,7 @@ def passage_details(c: dict, label: str) -> str:
     return (f'<details class="pa-cite"><summary>{esc(label)}</summary>'
             f'<div class="pa-passage"><div class="pa-meta">{esc(c.get("title") or c.get("doc"))}'
             f'{" ／ " + esc(c["section"]) if c.get("section") else ""}'
-            f' ／ <span class="pa-page">{esc(page_label(c.get("page")))}</span>'
+            f' ／ <span class="pa-page">{esc(page_label(c.get("page"), c.get("page_label")))}</span>'
             f'{ocr}</div>'
             f'<div class="pa-text">{esc(c.get("text"))}</div></div></details>')
 

@@ -178,7 +178,7 @@ def _md(text: str) -> str:
 
 
 def cite(p: Passage) -> str:
-    page = f" p.{p.page}" if p.page else ""
+    page = f" {p.page_ref}" if p.page else ""
     section = f" {p.section.split(' > ')[-1]}" if p.section else ""
     return f"『{p.title}』{page}{section}"
 

@@ -59,13 +59,13 @@ def _print_report(report: CheckReport) -> None:
             print(f"      {r.explanation}")
         for e in r.evidence[:1]:
             p = e.passage
-            page = f" p.{p.page}" if p.page else ""
+            page = f" {p.page_ref}" if p.page else ""
             print(f"      根拠: 『{p.title}』{page} {p.section}「{e.sentence}」")
     print(summary_text(report.summary))
     if report.gaps:
         print("原案に記載が見当たらない資料の目標・指標:")
         for g in report.gaps:
-            page = f" p.{g.passage.page}" if g.passage.page else ""
+            page = f" {g.passage.page_ref}" if g.passage.page else ""
             print(f"  ・『{g.passage.title}』{page} {g.text}")
 
 

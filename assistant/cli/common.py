@@ -14,7 +14,7 @@ from assistant.config import Settings
 from assistant.errors import BadRequest, ConfigError
 from assistant.service import PlanAssistant
 
-CITATION_KEYS = ("doc", "title", "section", "page", "text")  # what a batch line gives of each citation
+CITATION_KEYS = ("doc", "title", "section", "page", "page_label", "text")  # what a batch line gives of each citation
 
 
 def settings_from_args(args: argparse.Namespace, **overrides: Any) -> Settings:

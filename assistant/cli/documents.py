@@ -85,7 +85,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print_json([p.to_dict() for p in passages])
         return 0
     for i, p in enumerate(passages, 1):
-        page = f"p.{p.page}" if p.page else ""
+        page = p.page_ref
         print(f"[{i}] {p.title} {page} {p.section}  ({p.score:.3f})")
         print("    " + p.text[:200].replace("\n", " "))
     if not passages:

@@ -39,7 +39,8 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 from assistant.errors import UnreadableDocument
 from assistant.types import LoadedDocument, Page
 from ingest.normalize import japanese_ratio, normalize_text, page_quality, strip_running_lines, suspect_ratio
-from ingest.readers import first_heading, ocr, page_ranges
+from ingest.readers import first_heading, ocr, page_labels, page_ranges, vertical
+from ingest.readers.pdf_tables import add_table_records
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ DRAWING_PATHS = 20
 # The /Title in the PDF's metadata is used only when at least 30 % Japanese: authoring tools
 # leave "Microsoft Word - 001.docx", "untitled", "PowerPoint Presentation" there.
 METADATA_TITLE_MIN_JAPANESE = 0.3
+
+# Text rebuilt in reading order (`vertical`) replaces the extracted text unless it is less Japanese by
+# more than this: it drops overprinted duplicates, so it may score 0.01 below (corpus newsletters).
+ORDERED_QUALITY_MARGIN = 0.05
 
 NO_TEXT_NOTE = "no text layer (needs OCR)"  # Page.note, for diagnostics
 NEEDS_OCR = (
@@ -102,6 +107,9 @@ def read(path: Path) -> LoadedDocument:
             other = fallback.page_text(i)
             if other is not None and _score(other) > _score(text):
                 text, note = other, "extracted with pypdfium2"
+        ordered = fallback.vertical_text(i) if census is None or census[0] else None
+        if ordered is not None and _score(ordered)[:2] >= (True, _score(text)[1] - ORDERED_QUALITY_MARGIN):
+            text, note = ordered, "text ordered by position"  # vertical or scrambled text
         raw.append(text)
         notes.append(note)
     cleaned = strip_running_lines([t if page_quality(t)[0] == "ok" else "" for t in raw])
@@ -118,7 +126,10 @@ def read(path: Path) -> LoadedDocument:
             doc.pages.append(Page(i + 1, "", "garbled", reason))
     tried = _ocr(doc, fallback, path)
     fallback.close()
+    for done, label in zip(doc.pages, page_labels.page_labels(reader, raw)):
+        done.label = label  # the printed page number, where it differs from the PDF page
     doc.warnings.extend(_warnings(doc, tried))
+    add_table_records(doc, path)  # table rows as records (pdf_tables)
     doc.title = _metadata_title(reader) or first_heading(doc.pages[0].text if doc.pages else "")
     return doc
 
@@ -252,6 +263,17 @@ class _Pdfium:
                 return str(textpage.get_text_range())
             finally:
                 textpage.close()
+        except (pypdfium2.PdfiumError, IndexError) as err:
+            log.warning("pypdfium2 failed on %s page %d: %s", self.path.name, index + 1, err)
+            return None
+
+    def vertical_text(self, index: int) -> str | None:
+        """The page in reading order when it holds vertical text (`vertical.page_text`), else None."""
+        pdf = self._doc()
+        if pdf is None:
+            return None
+        try:
+            return vertical.page_text(pdf[index])
         except (pypdfium2.PdfiumError, IndexError) as err:
             log.warning("pypdfium2 failed on %s page %d: %s", self.path.name, index + 1, err)
             return None

@@ -1,0 +1,377 @@
+"""Vertical text (tategaki) in reading order, from pypdfium2's character positions.
+
+Newsletters typeset vertically place every glyph (or short run) on its own, in whatever order the
+layout program wrote them, so the text layer reads columns, and even the pieces of one column, out
+of order (corpus/otoineppu/kouhou/*.pdf). Here the page is rebuilt from where each character sits:
+
+1. characters with their cell (origin, size, advance); a glyph printed twice at the same spot
+   (overprint) counts once; half-width runs set across a column (縦中横: "10", "1.3") are one unit;
+2. each unit is vertical when its nearest aligned neighbour is above or below it, horizontal when
+   it is beside it; vertical units chain top to bottom into columns;
+3. furigana (a column of small characters just right of a column at least 1/0.7 times their size)
+   is dropped; columns side by side (same size, overlapping heights, a column pitch apart) form a
+   block, read right to left;
+4. horizontal characters keep the text layer's order; the vertical blocks, ordered by tier (top
+   to bottom) and right to left within a tier, take the places in that order where their first
+   character came.
+
+`page_text` returns None for a page without enough vertical text, so the caller keeps its usual
+extraction. The check that a page reads in order is `eval.reading_order`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import math
+import unicodedata
+from dataclasses import dataclass
+
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+
+# A page is rebuilt when at least 40 characters, and 20 % of its characters, stand in columns.
+# On corpus/otoineppu/kouhou the vertical pages have 400–2,500 column characters; the horizontal
+# pages of the same issues and the plans have none or a few (a stacked heading like 特/集).
+MIN_VERTICAL_CHARS = 40
+MIN_VERTICAL_SHARE = 0.2
+# Two units are aligned when their centres are within 0.35 of the size across the line, and
+# neighbours when the gap between their cells is under 0.8 of the size (justified columns add
+# up to ~0.3 of letter spacing; the next column of the corpus newsletters is 0.7 away, so the
+# orientation is decided by which neighbour is nearer, not by this limit).
+ALIGN = 0.35
+MAX_GAP = 0.8
+# Units of sizes within this ratio belong to the same line or block.
+SIZE_RATIO = 1.3
+# Half-width characters set across a column (縦中横) join into one unit up to this width (in sizes)
+# and this many characters: "2020", "10", and "1.3", which is 1.4 sizes wide in the corpus fonts.
+TCY_MAX_WIDTH = 1.6
+TCY_MAX_CHARS = 4
+# A page whose text layer leaves a line in the middle on more than 9 % of its steps is rebuilt too:
+# the newsletters place horizontal runs out of order as well. Measured on ../shared/corpus: every
+# newsletter page 0.096–0.27; 580 of the other 591 pages 0–0.07, six 0.10–0.17 (tables, charts).
+MAX_SCRAMBLED = 0.09
+# Furigana: a column of characters under 0.7 of the size of the column just to its left, whose
+# centre is at most 1.2 of the big size from the big column's centre.
+RUBY_RATIO = 0.7
+RUBY_REACH = 1.2
+# Columns of one block: centres 0.8–3 sizes apart, heights overlapping by half the shorter one.
+COLUMN_PITCH = (0.8, 3.0)
+COLUMN_OVERLAP = 0.5
+# Where the glyph's cell centre sits above its baseline origin, in sizes (CJK fonts put the
+# baseline ~0.12 em above the cell bottom; measured on the corpus fonts and HeiseiMin-W3).
+CENTRE_ABOVE_BASELINE = 0.38
+# A glyph repeated within 0.15 of its size at the same spot is an overprint.
+OVERPRINT = 0.15
+
+
+@dataclass
+class Char:
+    """One character of the text layer: its text, its cell and the order the layer gave it."""
+
+    text: str
+    index: int
+    left: float
+    right: float
+    cy: float  # centre height, PDF coordinates (up)
+    size: float
+    upright: bool = True
+    newline_before: bool = False  # the text layer started a new line before this character
+
+    @property
+    def cx(self) -> float:
+        return (self.left + self.right) / 2
+
+
+@dataclass
+class _Unit:
+    chars: list[Char]
+    vertical: bool = False
+    above: _Unit | None = None
+    below: _Unit | None = None
+    before: _Unit | None = None  # the unit to its left on a horizontal line
+    after: _Unit | None = None
+
+    @property
+    def index(self) -> int:
+        return self.chars[0].index
+
+    @property
+    def size(self) -> float:
+        return max(c.size for c in self.chars)
+
+    @property
+    def cx(self) -> float:
+        return (self.chars[0].left + self.chars[-1].right) / 2
+
+    @property
+    def cy(self) -> float:
+        return sum(c.cy for c in self.chars) / len(self.chars)
+
+    @property
+    def text(self) -> str:
+        return "".join(c.text for c in self.chars)
+
+
+@dataclass
+class _Line:
+    """A column (vertical: units top to bottom) or a line (horizontal: left to right)."""
+
+    units: list[_Unit]
+    vertical: bool
+    prev: _Line | None = None  # the line before it in its block
+    next: _Line | None = None
+
+    @property
+    def size(self) -> float:
+        sizes = sorted(u.size for u in self.units)
+        return sizes[len(sizes) // 2]
+
+    @property
+    def across(self) -> float:
+        """Position across lines, growing in reading order (columns right to left, lines downwards)."""
+        return -sum(u.cx if self.vertical else u.cy for u in self.units) / len(self.units)
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """(start, end) along the line, growing in reading order."""
+        if self.vertical:
+            return -max(u.cy + u.size / 2 for u in self.units), -min(u.cy - u.size / 2 for u in self.units)
+        return min(u.chars[0].left for u in self.units), max(u.chars[-1].right for u in self.units)
+
+    @property
+    def index(self) -> int:
+        return min(u.index for u in self.units)
+
+    @property
+    def chars(self) -> list[Char]:
+        return [c for u in self.units for c in u.chars]
+
+
+def page_chars(page: pypdfium2.PdfPage) -> list[Char]:
+    """The characters of a page with their cells, overprints removed (see module)."""
+    textpage = page.get_textpage()
+    try:
+        out: list[Char] = []
+        newline = False
+        for i in range(textpage.count_chars()):
+            code = pdfium_c.FPDFText_GetUnicode(textpage, i)
+            text = chr(code) if code else ""
+            if not text or text.isspace() or pdfium_c.FPDFText_IsGenerated(textpage, i) == 1:
+                newline = newline or text in ("\r", "\n")
+                continue
+            matrix = pdfium_c.FS_MATRIX()
+            pdfium_c.FPDFText_GetMatrix(textpage, i, matrix)
+            scale = max(math.hypot(matrix.a, matrix.b), math.hypot(matrix.c, matrix.d)) or 1.0
+            size = pdfium_c.FPDFText_GetFontSize(textpage, i) * scale
+            x, y = ctypes.c_double(), ctypes.c_double()
+            pdfium_c.FPDFText_GetCharOrigin(textpage, i, x, y)
+            left, _, right, _ = textpage.get_charbox(i)
+            if size <= 0:
+                continue
+            wide = unicodedata.east_asian_width(text) in "WF"
+            advance = size if wide else max(right - x.value, 0.25 * size)
+            upright = abs(matrix.b) < 1e-3 and abs(matrix.c) < 1e-3
+            out.append(Char(text, i, x.value, x.value + advance, y.value + CENTRE_ABOVE_BASELINE * size, size,
+                            upright, newline))
+            newline = False
+        return _drop_overprints(out)
+    finally:
+        textpage.close()
+
+
+def _drop_overprints(chars: list[Char]) -> list[Char]:
+    seen: dict[tuple[str, int, int], Char] = {}
+    out = []
+    for c in chars:
+        step = max(c.size * OVERPRINT, 0.5)
+        key = (c.text, round(c.cx / step), round(c.cy / step))
+        if key in seen:
+            continue
+        seen[key] = c
+        out.append(c)
+    return out
+
+
+def _same_size(a: float, b: float) -> bool:
+    return max(a, b) <= SIZE_RATIO * min(a, b)
+
+
+def _units(chars: list[Char]) -> list[_Unit]:
+    """Each character its own unit, except half-width runs narrow enough to sit across a column."""
+    units: list[_Unit] = []
+    for c in sorted(chars, key=lambda c: c.index):
+        last = units[-1] if units else None
+        if (last is not None and c.upright and unicodedata.east_asian_width(c.text) not in "WF"
+                and all(unicodedata.east_asian_width(x.text) not in "WF" for x in last.chars)
+                and len(last.chars) < TCY_MAX_CHARS and _same_size(c.size, last.size)
+                and abs(c.cy - last.cy) < ALIGN * c.size and -0.1 * c.size < c.left - last.chars[-1].right < 0.3 * c.size
+                and c.right - last.chars[0].left <= TCY_MAX_WIDTH * c.size):
+            last.chars.append(c)
+        else:
+            units.append(_Unit([c]))
+    return units
+
+
+def _neighbours(units: list[_Unit]) -> None:
+    """Decide each unit's orientation and chain the vertical ones (above/below)."""
+    cell = {id(u): max(u.size, 1.0) for u in units}
+    order = sorted(units, key=lambda u: u.cx)
+    xs = [u.cx for u in order]
+    best_v: dict[int, tuple[float, _Unit]] = {}  # below-neighbour: (gap, unit)
+    best_h: dict[int, tuple[float, _Unit]] = {}  # right-neighbour: (gap, unit)
+    near_v: dict[int, float] = {}
+    near_h: dict[int, float] = {}
+
+    for a in units:
+        if not a.chars[0].upright:
+            continue
+        s = cell[id(a)]
+        lo, hi = bisect.bisect_left(xs, a.cx - 3 * s), bisect.bisect_right(xs, a.cx + 3 * s)
+        for b in order[lo:hi]:
+            if b is a or not b.chars[0].upright or not _same_size(a.size, b.size):
+                continue
+            if abs(b.cx - a.cx) < ALIGN * s:  # same column: vertical neighbour
+                gap = abs(a.cy - b.cy) - (a.size + b.size) / 2
+                if gap < MAX_GAP * s:
+                    near_v[id(a)] = min(near_v.get(id(a), math.inf), gap)
+                    if b.cy < a.cy and gap < best_v.get(id(a), (math.inf, a))[0]:
+                        best_v[id(a)] = (gap, b)
+            if abs(b.cy - a.cy) < ALIGN * s:  # same row: horizontal neighbour
+                gap = max(b.chars[0].left - a.chars[-1].right, a.chars[0].left - b.chars[-1].right)
+                if gap < MAX_GAP * s:
+                    near_h[id(a)] = min(near_h.get(id(a), math.inf), gap)
+                    if b.cx > a.cx and gap < best_h.get(id(a), (math.inf, a))[0]:
+                        best_h[id(a)] = (gap, b)
+    for u in units:
+        u.vertical = near_v.get(id(u), math.inf) < near_h.get(id(u), math.inf)
+    # each unit links to its nearest neighbour below (right), and a unit claimed by several keeps the nearest
+    taken: dict[int, tuple[float, _Unit]] = {}
+    for a in sorted(units, key=lambda u: best_v.get(id(u), best_h.get(id(u), (math.inf, u)))[0]):
+        best = best_v if a.vertical else best_h
+        if id(a) not in best:
+            continue
+        gap, b = best[id(a)]
+        if b.vertical != a.vertical or id(b) in taken:
+            continue
+        taken[id(b)] = (gap, a)
+        if a.vertical:
+            a.below, b.above = b, a
+        else:
+            a.after, b.before = b, a
+
+
+def _lines(units: list[_Unit]) -> list[_Line]:
+    lines = []
+    for u in units:
+        if (u.above if u.vertical else u.before) is None:
+            chain = [u]
+            while (nxt := chain[-1].below if u.vertical else chain[-1].after) is not None:
+                chain.append(nxt)
+            lines.append(_Line(chain, u.vertical))
+    return lines
+
+
+def _overlap(a: _Line, b: _Line) -> float:
+    """Shared length along the lines over the shorter one's length."""
+    (a0, a1), (b0, b1) = a.span, b.span
+    return (min(a1, b1) - max(a0, b0)) / max(min(a1 - a0, b1 - b0), 1e-6)
+
+
+def _drop_ruby(lines: list[_Line]) -> list[_Line]:
+    """Furigana: a small line just before a big one across (right of a column, above a line)."""
+    ruby = set()
+    for small in lines:
+        if len(small.units) > 1 or small.vertical:
+            for big in lines:
+                if (big.vertical == small.vertical and small.size < RUBY_RATIO * big.size
+                        and 0 < big.across - small.across < RUBY_REACH * big.size and _overlap(small, big) > 0.8):
+                    ruby.add(id(small))
+                    break
+    return [x for x in lines if id(x) not in ruby]
+
+
+def _blocks(lines: list[_Line]) -> list[list[_Line]]:
+    """Lines side by side (same orientation and size, a line pitch apart, overlapping) → blocks."""
+    by_across = sorted(lines, key=lambda x: x.across)
+    keys = [x.across for x in by_across]
+    for a in lines:  # a's next line: the nearest qualifying one after it
+        lo = bisect.bisect_right(keys, a.across + COLUMN_PITCH[0] * a.size)
+        hi = bisect.bisect_left(keys, a.across + COLUMN_PITCH[1] * a.size)
+        for b in by_across[lo:hi]:
+            if b.vertical == a.vertical and _same_size(a.size, b.size) and _overlap(a, b) >= COLUMN_OVERLAP:
+                if b.prev is None or b.prev.across < a.across:
+                    if b.prev is not None:
+                        b.prev.next = None
+                    if a.next is None:
+                        a.next, b.prev = b, a
+                break
+    blocks = []
+    for x in lines:
+        if x.prev is None:
+            block = [x]
+            while block[-1].next is not None:
+                block.append(block[-1].next)
+            blocks.append(block)
+    return blocks
+
+
+def _geometric_order(blocks: list[list[_Line]]) -> list[list[_Line]]:
+    """Vertical blocks: tiers top to bottom (a block starts a new tier when its top lies below the
+    middle of every block of the tier), right to left within a tier."""
+    def top(b: list[_Line]) -> float:
+        return -min(x.span[0] for x in b)
+
+    def bottom(b: list[_Line]) -> float:
+        return -max(x.span[1] for x in b)
+
+    out: list[list[_Line]] = []
+    tier: list[list[_Line]] = []
+    tier_middle = math.inf
+    for b in sorted(blocks, key=top, reverse=True):
+        if tier and top(b) <= tier_middle:
+            out.extend(sorted(tier, key=lambda x: x[0].across))
+            tier, tier_middle = [], math.inf
+        tier.append(b)
+        tier_middle = min(tier_middle, (top(b) + bottom(b)) / 2)
+    out.extend(sorted(tier, key=lambda x: x[0].across))
+    return out
+
+
+def _scrambled(units: list[_Unit]) -> float:
+    """Share of the text layer's steps that leave a line in the middle for somewhere else."""
+    by_index = sorted(units, key=lambda u: u.index)
+    steps = exits = 0
+    for a, b in zip(by_index, by_index[1:]):
+        nxt = a.below if a.vertical else a.after
+        steps += 1
+        exits += nxt is not None and nxt is not b
+    return exits / max(steps, 1)
+
+
+def order_chars(chars: list[Char]) -> list[list[Char]] | None:
+    """The page's characters in reading order, as lines (a column, or a horizontal line read left
+    to right), or None when the text layer's own order will do: few characters stand in columns
+    and few of its steps leave a line in the middle (see `MIN_VERTICAL_CHARS`, `MAX_SCRAMBLED`)."""
+    units = _units(chars)
+    _neighbours(units)
+    lines = _lines(units)
+    vertical = sum(len(x.chars) for x in lines if x.vertical and len(x.units) > 1)
+    if (vertical < MIN_VERTICAL_CHARS or vertical < MIN_VERTICAL_SHARE * len(chars)) \
+            and _scrambled(units) <= MAX_SCRAMBLED:
+        return None
+    blocks = _blocks(_drop_ruby(lines))
+    columns = _geometric_order([b for b in blocks if b[0].vertical])
+    # vertical blocks take, in their geometric order, the places where vertical blocks first appeared;
+    # horizontal blocks stay where their first character is
+    slots = sorted(min(x.index for x in b) for b in columns)
+    items = list(zip(slots, columns)) + [(min(x.index for x in b), b) for b in blocks if not b[0].vertical]
+    return [x.chars for _, block in sorted(items, key=lambda item: item[0]) for x in block]
+
+
+def page_text(page: pypdfium2.PdfPage) -> str | None:
+    """The page's text in reading order when it holds vertical text, else None (see module)."""
+    lines = order_chars(page_chars(page))
+    if lines is None:
+        return None
+    return "\n".join("".join(c.text for c in line) for line in lines)
