@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # the fitted covered-or-not model that ships with the package (assistant/covered.py reads it)
 COVERED_MODEL = Path(__file__).with_name("covered_model.json")
 GeneratorChoice = Literal["auto", "extractive", "local", "openai"]
+# rows of one PDF/CSV/XLSX table kept among the top search results before the rest of that table's rows
+# (retrieve.spread_rows), chosen on the tune questions: PLAN_ASSISTANT_ROWS_PER_TABLE=N plan-assistant eval
+# search dev_qa.jsonl for N in 0..3 (figures in the README's Evaluation section)
+ROWS_PER_TABLE = 1
 
 
 class Settings(BaseSettings):
@@ -39,6 +43,9 @@ class Settings(BaseSettings):
     dense_weight: float = 0.25
     sparse_weight: float = 1.0
     prefetch: int = 100
+    # table rows of one table kept in the fused ranking before the rest of its rows go below every other
+    # hit (retrieve.spread_rows; 0 = off); chosen on the tune questions, see README "Evaluation"
+    rows_per_table: int = Field(default=ROWS_PER_TABLE, ge=0)
 
     # answers
     generator: GeneratorChoice = "auto"

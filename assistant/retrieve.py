@@ -51,13 +51,39 @@ def fuse(dense: list[Hit], sparse: list[Hit], dense_weight: float, sparse_weight
     return [Hit(by_key[k].payload, total[k]) for k in ranked]
 
 
+def _table(hit: Hit) -> tuple[str, str] | None:
+    """The table a row belongs to: its document and its section less the row ("caption > 12行目")."""
+    p = hit.payload
+    if not p.get("is_record"):
+        return None
+    section = p.get("section", "")
+    return p.get("doc_id", ""), section.rsplit(" > ", 1)[0] if " > " in section else ""
+
+
+def spread_rows(hits: list[Hit], per_table: int) -> list[Hit]:
+    """Rows of one table after its first `per_table` go below every other hit (in their order): rows of
+    one table share their header words, so without this they fill the top ranks and push out the running
+    text of the same page. 0 keeps the fused order."""
+    if per_table <= 0:
+        return hits
+    seen: dict[tuple[str, str], int] = {}
+    head: list[Hit] = []
+    tail: list[Hit] = []
+    for h in hits:
+        key = _table(h)
+        if key is not None:
+            seen[key] = seen.get(key, 0) + 1
+        (tail if key is not None and seen[key] > per_table else head).append(h)
+    return head + tail
+
+
 class Retriever:
     def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder,
                  live_versions: Callable[[], dict[str, str]], weights: tuple[float, float] = (0.25, 1.0),
-                 prefetch: int = 100) -> None:
+                 prefetch: int = 100, rows_per_table: int = 0) -> None:
         self.store, self.embedder, self.sparse = store, embedder, sparse
         self.live_versions = live_versions  # callable → {doc_id: version}
-        self.weights, self.prefetch = weights, prefetch
+        self.weights, self.prefetch, self.rows_per_table = weights, prefetch, rows_per_table
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                mode: Mode = "hybrid") -> list[Passage]:
@@ -70,8 +96,9 @@ class Retriever:
         sparse = self.sparse.encode_query(query) if mode != "dense" else None
         if mode == "hybrid":
             n = max(self.prefetch, k)
-            hits = fuse(self.store.query(dense, None, n, filters, live),
-                        self.store.query(None, sparse, n, filters, live), *self.weights)[:k]
+            hits = spread_rows(fuse(self.store.query(dense, None, n, filters, live),
+                                    self.store.query(None, sparse, n, filters, live), *self.weights),
+                               self.rows_per_table)[:k]
         else:  # dense, sparse, or Qdrant's own weighted RRF over both
             hits = self.store.query(dense, sparse, k, filters, live, weights=self.weights, prefetch=self.prefetch)
         return [to_passage(h) for h in hits]

@@ -80,7 +80,8 @@ class PlanAssistant:
         store.open()
         self.registry.open()
         self.retriever = Retriever(store, self.embedder, self.sparse, self.registry.live,
-                                   weights=(s.dense_weight, s.sparse_weight), prefetch=s.prefetch)
+                                   weights=(s.dense_weight, s.sparse_weight), prefetch=s.prefetch,
+                                   rows_per_table=s.rows_per_table)
         self.indexer = Indexer(store, self.embedder, self.sparse, self.registry, s.chunk_chars,
                                max_file_bytes=s.max_file_mb * 1024 * 1024)
         # a process killed mid-ingest leaves chunks of a version that never went (or is no longer) live:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieve import fuse
+from assistant.retrieve import fuse, spread_rows
 from assistant.store import Hit
 
 
@@ -94,3 +94,21 @@ def test_the_only_keyword_match_counts_as_the_top_of_its_list():
     dense = [hit("similar", 0.82), hit("only_match", 0.80), hit("other", 0.40)]
     fused = fuse(dense, sparse, dense_weight=0.25)
     assert ranked(fused)[0] == "only_match"
+
+
+def row(doc: str, chunk_no: int, section: str, score: float) -> Hit:
+    return Hit({"doc_id": doc, "chunk_no": chunk_no, "is_record": True, "section": section}, score)
+
+
+def test_rows_of_one_table_beyond_the_cap_go_below_every_other_hit():
+    fee = [row("fees", n, f"使用料 > {n}行目", 1.0 - n / 100) for n in range(1, 5)]
+    text = hit("fees", 0.5, chunk_no=90)
+    other_table = row("fees", 50, "職員数 > 1行目", 0.4)
+    hits = [*fee, text, other_table]
+    spread = spread_rows(hits, per_table=2)
+    assert [h.payload["chunk_no"] for h in spread] == [1, 2, 90, 50, 3, 4]
+    assert spread_rows(hits, per_table=0) == hits  # off
+    # CSV rows ("N行目", no caption) of one file are one table; another document's rows are another
+    csv = [row("comments", n, f"{n}行目", 0.9) for n in range(1, 4)] + [row("other", 1, "1行目", 0.1)]
+    assert [(h.payload["doc_id"], h.payload["chunk_no"]) for h in spread_rows(csv, 1)] == [
+        ("comments", 1), ("other", 1), ("comments", 2), ("comments", 3)]
