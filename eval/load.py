@@ -26,9 +26,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
-from eval.llm_server import free_port
+from eval.process import LoopbackProcess, free_port
 
 LOCUSTFILE = Path(__file__).with_name("locust_residents.py")
 HOST = "127.0.0.1"  # loopback only: the load never leaves this machine
@@ -145,48 +144,23 @@ class PeakRss:
         return self.peak_mb
 
 
-class ServedApp:
+class ServedApp(LoopbackProcess):
     """`plan-assistant serve` on a free loopback port, as a context manager; output goes to a log file."""
 
+    name = "serve"
+    stop_timeout = 30.0
+
     def __init__(self, data_dir: Path, generator: str, env: dict[str, str]) -> None:
+        super().__init__()
         self.data_dir, self.generator, self.extra_env = data_dir, generator, env
         self.port = free_port(HOST)
         self.base_url = f"http://{HOST}:{self.port}"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     def __enter__(self) -> ServedApp:
         env = {**os.environ, "PLAN_ASSISTANT_GENERATOR": self.generator, **self.extra_env}
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs; closed in __exit__)
-        self._proc = subprocess.Popen(serve_command(self.data_dir, self.port), stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        try:
-            self._wait_for_health()
-        except BaseException:
-            self.__exit__()
-            raise
+        self._spawn(serve_command(self.data_dir, self.port), f"{self.base_url}/health", STARTUP_TIMEOUT_S,
+                    RuntimeError, env=env, poll_s=0.5)
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
-
-    def _wait_for_health(self) -> None:
-        import httpx
-
-        assert self._proc is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"serve exited with code {self._proc.returncode}: {self.log_tail()}")
-            try:  # trust_env=False: a proxy configured in the environment must not see loopback calls
-                if httpx.get(f"{self.base_url}/health", timeout=2.0, trust_env=False).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"serve did not answer /health within {STARTUP_TIMEOUT_S:g} s: {self.log_tail()}")
 
     def warm_up(self, question: str) -> float:
         """Seconds one answer took (loads the generator); sent as its own client, so it counts against no one."""
@@ -199,26 +173,8 @@ class ServedApp:
             raise RuntimeError(f"warm-up answer failed: HTTP {r.status_code} {r.text[:200]}")
         return time.perf_counter() - t0
 
-    def log_tail(self, chars: int = 800) -> str:
-        if self._log is None:
-            return ""
-        self._log.flush()
-        self._log.seek(0, os.SEEK_END)
-        self._log.seek(max(0, self._log.tell() - chars))
-        return self._log.read().decode("utf-8", "replace").strip().replace("\n", " | ")
-
     def __exit__(self, *exc: object) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self.stop()
 
 
 def duration_seconds(duration: str) -> float:
