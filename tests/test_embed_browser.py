@@ -17,8 +17,9 @@ import pytest
 
 from assistant.errors import BUSY_MESSAGE
 from assistant.limits import MINUTE, RateLimiter
+from eval.process import free_port
 from tests.helpers import SAMPLE_DOCS, service_settings
-from tests.test_ui_browser import SHOTS, _browser_paths, _free_port
+from tests.test_ui_browser import SHOTS, _browser_paths, chromium, serve_in_thread, stop_served
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
 PAGE_TITLE = "みどり野市 バス・交通のご案内"
@@ -48,25 +49,17 @@ def _static_site(directory: Path, port: int) -> ThreadingHTTPServer:
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
     _browser_paths()
-    import uvicorn
-
     from assistant.cli.serve import build_app
     from assistant.service import PlanAssistant
 
-    app_port, city_port, other_port = _free_port(), _free_port(), _free_port()
+    app_port, city_port, other_port = free_port(), free_port(), free_port()
     app_url = f"http://127.0.0.1:{app_port}"
     data = tmp_path_factory.mktemp("embed-data")
     settings = service_settings(data, embed_origins=f"http://127.0.0.1:{city_port}", staff_token=TOKEN)
     svc = PlanAssistant(settings).start()
     svc.ingest([SAMPLE_DOCS], manifest=SAMPLE_DOCS / "manifest.json")
     app = build_app(settings, service=svc)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=app_port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.1)
-    assert server.started, "uvicorn did not start"
+    server, thread = serve_in_thread(app, app_port)
     pages = tmp_path_factory.mktemp("city")
     (pages / "city.html").write_text(CITY_PAGE.format(title=PAGE_TITLE, app=app_url), encoding="utf-8")
     (pages / "direct.html").write_text(DIRECT_PAGE.format(app=app_url), encoding="utf-8")
@@ -75,25 +68,14 @@ def sites(tmp_path_factory):
            "city": f"http://127.0.0.1:{city_port}", "other": f"http://127.0.0.1:{other_port}"}
     for site in (city, other):
         site.shutdown()
-    server.should_exit = True
-    thread.join(timeout=15)
+    stop_served(server, thread)
     svc.close()
 
 
 @pytest.fixture(scope="module")
 def driver(sites, tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, chromedriver = _browser_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}", "--window-size=1280,1000", "--lang=ja"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations are console errors
-    d = webdriver.Chrome(service=Service(chromedriver), options=options)
+    # the console is kept: CSP violations are console errors
+    d = chromium(tmp_path_factory.mktemp("chromium"), window="1280,1000", console_log=True)
     yield d
     d.quit()
 

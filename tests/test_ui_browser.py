@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
+from eval.process import free_port
 from tests.helpers import SAMPLE_DOCS as SAMPLES
 from tests.helpers import service_settings
 from ui import render
@@ -83,17 +83,45 @@ def test_check_report_exports_to_csv_and_excel(tmp_path):
 
 
 # ---------------------------------------------------------------------- the served app
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def serve_in_thread(app, port: int | None = None):
+    """uvicorn serving `app` on a loopback port in a daemon thread, started; stop with `stop_served`."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not server.started and time.time() < deadline:
+        time.sleep(0.1)
+    assert server.started, "uvicorn did not start"
+    return server, thread
+
+
+def stop_served(server, thread) -> None:
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+def chromium(profile_dir: Path, window: str = "1280,1400", console_log: bool = False):
+    """Headless Chromium through chromedriver, with its own profile; `console_log` keeps the page console."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, chromedriver = _browser_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                f"--user-data-dir={profile_dir}", f"--window-size={window}", "--lang=ja"):
+        options.add_argument(arg)
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(chromedriver), options=options)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _browser_paths()
-    import uvicorn
-
     from assistant.cli.serve import build_app  # the app `serve` runs: the API with the UI at /ui
     from assistant.service import PlanAssistant
 
@@ -104,33 +132,15 @@ def server(tmp_path_factory):
     xss_doc = tmp_path_factory.mktemp("docs") / "midorino_shinoki.txt"
     xss_doc.write_text(XSS_DOC, encoding="utf-8")
     assert svc.ingest_one(xss_doc, {"audience": "public"}).status == "added"
-    server = uvicorn.Server(uvicorn.Config(build_app(settings, service=svc), host="127.0.0.1", port=_free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.1)
-    assert server.started, "uvicorn did not start"
+    server, thread = serve_in_thread(build_app(settings, service=svc))
     yield {"url": f"http://127.0.0.1:{server.config.port}/ui/", "data": data}
-    server.should_exit = True
-    thread.join(timeout=15)
+    stop_served(server, thread)
     svc.close()
 
 
 @pytest.fixture(scope="module")
 def driver(server, tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, chromedriver = _browser_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}", "--window-size=1280,1400", "--lang=ja"):
-        options.add_argument(arg)
-    d = webdriver.Chrome(service=Service(chromedriver), options=options)
+    d = chromium(tmp_path_factory.mktemp("chromium"))
     yield d
     d.quit()
 
