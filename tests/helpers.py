@@ -45,3 +45,27 @@ def sample_service(data_dir: Path, *, llm=None, **overrides):
     results = svc.ingest([SAMPLE_DOCS], manifest=SAMPLE_DOCS / "manifest.json")
     assert not [r for r in results if r.status == "failed"], results
     return svc
+
+
+def scanned_pdf(path: Path, pattern: str, lines=lambda n: [f"第{n}頁の本文です。市民協働を推進します。"]) -> Path:
+    """A PDF whose pages are text ("t": `lines(page number)`, one a line) or a grey image without text
+    ("s": a page only OCR can read), as in `pattern`."""
+    from PIL import Image
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    image = path.with_suffix(".png")
+    Image.new("RGB", (200, 100), "gray").save(image)
+    c = canvas.Canvas(str(path))
+    for n, kind in enumerate(pattern, 1):
+        if kind == "s":
+            c.drawImage(str(image), 50, 500, 400, 200)
+        else:
+            c.setFont("HeiseiKakuGo-W5", 10.5)
+            for i, line in enumerate(lines(n)):
+                c.drawString(60, 700 - 20 * i, line)
+        c.showPage()
+    c.save()
+    return path

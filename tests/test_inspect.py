@@ -23,7 +23,7 @@ from ingest.inspect import OCR_SKIPPED, FileReport, inspect_file, page_reports
 from ingest.load import iter_files
 from ingest.readers import ocr
 from ingest.readers.pdf import NEEDS_OCR
-from tests.helpers import CORPUS, SAMPLE_DOCS, SHARED, require_corpus, service_settings
+from tests.helpers import CORPUS, SAMPLE_DOCS, SHARED, require_corpus, scanned_pdf, service_settings
 from ui.inspect import page_rows, page_text_html, summary_html
 
 FIXTURE = SHARED / "fixtures" / "saku_houshin_typeset.pdf"
@@ -38,26 +38,9 @@ def need_fixture() -> Path:
 
 
 def pdf_pages(path: Path, pattern: str) -> Path:
-    """A PDF whose pages are text ("t") or a grey image without text ("s"), as in `pattern`."""
-    from PIL import Image
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
-    image = path.with_suffix(".png")
-    Image.new("RGB", (200, 100), "gray").save(image)
-    c = canvas.Canvas(str(path))
-    for n, kind in enumerate(pattern, 1):
-        if kind == "s":
-            c.drawImage(str(image), 50, 500, 400, 200)
-        else:
-            c.setFont("HeiseiKakuGo-W5", 10.5)
-            c.drawString(60, 700, "第1章 市民協働の推進")
-            c.drawString(60, 680, f"第{n}頁の本文です。市民協働を推進し、地域の課題を市民とともに解決します。")
-        c.showPage()
-    c.save()
-    return path
+    """`scanned_pdf` whose text pages open with a chapter heading, so their chunks carry a section path."""
+    return scanned_pdf(path, pattern, lambda n: ["第1章 市民協働の推進",
+                                                f"第{n}頁の本文です。市民協働を推進し、地域の課題を市民とともに解決します。"])
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ costs ≈ 5 s on 2 cores, so only one runs by default; the rest are marked slow.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from eval.bench_ocr import (
@@ -23,32 +21,12 @@ from eval.bench_ocr import (
 from ingest.load import load_file
 from ingest.readers import ocr
 from ingest.readers.pdf import NEEDS_OCR
+from tests.helpers import SHARED, scanned_pdf
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURE = SHARED / "fixtures" / "saku_houshin_typeset.pdf"
 MAX_CER = 0.03  # the goal of issue 8 on the typeset pages (measured 0.8 %, eval/bench_ocr.py)
 
 
-def scans(path: Path, pattern: str) -> Path:
-    """A PDF whose pages are text ("t") or a grey image without text ("s"), as in `pattern`."""
-    from PIL import Image
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
-    image = path.with_suffix(".png")
-    Image.new("RGB", (200, 100), "gray").save(image)
-    c = canvas.Canvas(str(path))
-    for n, kind in enumerate(pattern, 1):
-        if kind == "s":
-            c.drawImage(str(image), 50, 500, 400, 200)
-        else:
-            c.setFont("HeiseiKakuGo-W5", 10.5)
-            c.drawString(60, 700, f"第{n}頁の本文です。市民協働を推進します。")
-        c.showPage()
-    c.save()
-    return path
 
 
 def need_engine() -> None:
@@ -65,7 +43,7 @@ def need_engine() -> None:
 
 def test_missing_engine_keeps_needs_ocr_and_says_what_to_install(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(ocr, "ocr_available", lambda: False)
-    doc = load_file(scans(tmp_path / "scan.pdf", "ss"))
+    doc = load_file(scanned_pdf(tmp_path / "scan.pdf", "ss"))
     assert [(p.status, p.note) for p in doc.pages] == [("no_text_layer", "no text layer (needs OCR)")] * 2
     assert doc.warnings[0] == NEEDS_OCR and ocr.OCR_INSTALL_HINT in doc.warnings[1]
 
@@ -83,7 +61,7 @@ def test_faked_engine_reads_only_pages_without_text_and_survives_a_crash(tmp_pat
 
     monkeypatch.setattr(ocr, "ocr_available", lambda: True)
     monkeypatch.setattr(ocr, "ocr_page", fake)
-    doc = load_file(scans(tmp_path / "mixed.pdf", "tssts"))
+    doc = load_file(scanned_pdf(tmp_path / "mixed.pdf", "tssts"))
     assert len(seen) == 3  # pages 2, 3 and 5 only
     assert [p.status for p in doc.pages] == ["ok", "ok", "no_text_layer", "ok", "no_text_layer"]
     assert doc.pages[0].note == doc.pages[3].note == ""
@@ -104,7 +82,7 @@ def test_engine_failing_on_every_page_reports_each_page(tmp_path, monkeypatch) -
 
     monkeypatch.setattr(ocr, "ocr_available", lambda: True)
     monkeypatch.setattr(ocr, "ocr_page", crash)
-    doc = load_file(scans(tmp_path / "scan.pdf", "ss"))
+    doc = load_file(scanned_pdf(tmp_path / "scan.pdf", "ss"))
     assert all(p.status == "no_text_layer" for p in doc.pages)
     assert doc.warnings[0].startswith("OCR でも読み取れなかったページ") and "ページ 1 (" in doc.warnings[0]
     assert "2 (読み取りエラー" in doc.warnings[0]
@@ -122,7 +100,7 @@ def test_ocr_passage_round_trips_through_the_index_and_is_marked(tmp_path, monke
     svc = PlanAssistant(service_settings(tmp_path / "data")).start()
     try:
         for name, pattern in (("scan", "ts"), ("text", "t")):  # the scan's page 2 is read by the fake
-            assert svc.ingest_one(scans(tmp_path / f"{name}.pdf", pattern)).status == "added"
+            assert svc.ingest_one(scanned_pdf(tmp_path / f"{name}.pdf", pattern)).status == "added"
         hits = {p.doc_id: p for p in svc.search("市民協働 図書館 開館時間", k=5)}
         assert hits["scan"].ocr == 0.87 and hits["text"].ocr is None  # rounded as the page note says
         assert hits["scan"].to_dict()["ocr"] == 0.87 and "ocr" not in hits["text"].to_dict()
@@ -196,7 +174,7 @@ def test_vertical_text_page_is_read_as_vertical(tmp_path) -> None:
 @pytest.mark.slow
 def test_blank_grey_scan_gets_a_reason_not_an_index_entry(tmp_path) -> None:
     need_engine()
-    doc = load_file(scans(tmp_path / "scan.pdf", "ts"))
+    doc = load_file(scanned_pdf(tmp_path / "scan.pdf", "ts"))
     assert [p.status for p in doc.pages] == ["ok", "no_text_layer"]
     assert any(w.startswith("OCR でも読み取れなかった") and "ページ 2 (" in w for w in doc.warnings)
 
