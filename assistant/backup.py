@@ -13,7 +13,6 @@ entries in and checks that the restored registry and index hold the manifest's c
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -26,16 +25,18 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from assistant.datadir import LOCK, take_lock
 from assistant.errors import BadRequest, StoreUnavailable
 
 FORMAT = "plan-assistant-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-LOCK = "plan-assistant.lock"  # the data directory's lock file (assistant/service.py takes it at start-up)
 REGISTRY = "registry.sqlite"
 INDEX = "index"
 # never copied: the lock, SQLite's side files of the registry (its backup copy is complete), the vector
 # cache (rebuilt from the text; keyed by model and text hash) and a restore's own staging directories
+BACKUP_IN_USE = ("データディレクトリ {data_dir} は別の plan-assistant プロセス（pid {pid}）が使用中です"
+                 "（in use）。そのプロセスを止めてからやり直してください")
 SKIPPED = {LOCK, f"{REGISTRY}-wal", f"{REGISTRY}-shm", f"{REGISTRY}-journal", "cache"}
 STAGING_PREFIX = ".restore-"
 HASH_BLOCK = 1 << 20  # bytes read at a time when hashing
@@ -54,21 +55,8 @@ class Snapshot:
 def data_dir_lock(data_dir: Path) -> Iterator[None]:
     """Hold the data directory's lock (as a running service does) for the duration."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / LOCK
-    f = open(path, "a+")
+    f = take_lock(data_dir, BACKUP_IN_USE)
     try:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            raise StoreUnavailable(
-                f"データディレクトリ {data_dir} は別の plan-assistant プロセス（pid {holder}）が使用中です"
-                "（in use）。そのプロセスを止めてからやり直してください") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
         yield
     finally:
         f.close()

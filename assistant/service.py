@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import copy
-import fcntl
 import os
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from assistant.answer import AnswerEngine
 from assistant.check import CheckReport, check_draft
 from assistant.check.draft import ProgressFn as CheckProgressFn
 from assistant.config import Settings
 from assistant.covered import CoveredModel
+from assistant.datadir import take_lock
 from assistant.embed import CachedEmbedder, make_embedder
-from assistant.errors import BadRequest, NotFound, StoreUnavailable, UnsupportedFormat
+from assistant.errors import BadRequest, NotFound, UnsupportedFormat
 from assistant.limits import AnswerGate
 from assistant.llm import make_generator
 from assistant.retrieve import Mode, Retriever
@@ -36,6 +36,9 @@ from ingest.uploads import safe_name, save_upload
 BUSY_NOTICE = "混み合っているため、資料の該当箇所をそのまま示しています"
 
 
+IN_USE = ("the data directory {data_dir} is in use by another plan-assistant process (pid {pid}); "
+          "stop it, or send requests to its API, or use another --data-dir")
+
 class PlanAssistant:
     """The only door: the CLI, the API and the UI all ingest, search, ask, check and look up through it."""
 
@@ -50,7 +53,7 @@ class PlanAssistant:
         self.sparse = SudachiBM25(self.tokenizer)
         self.registry = Registry(settings.data_dir / "registry.sqlite")
         self.term_stats = self.registry  # document frequencies of the indexed tokens (IDF)
-        self._lock_file: object | None = None
+        self._lock_file: IO[str] | None = None
         self.store: Store | None = None
         self.retriever: Retriever | None = None
         self.indexer: Indexer | None = None
@@ -66,7 +69,7 @@ class PlanAssistant:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         if not s.qdrant_url:
-            self._acquire_lock(s.data_dir / "plan-assistant.lock")
+            self._lock_file = take_lock(s.data_dir, IN_USE)
         self.embedder.warm_up()
         self.sparse.warm_up()
         dim = self.embedder.dim
@@ -121,7 +124,7 @@ class PlanAssistant:
             self.store.close()
         self.registry.close()
         if self._lock_file is not None:
-            self._lock_file.close()  # type: ignore[attr-defined]
+            self._lock_file.close()
             self._lock_file = None
 
     def __enter__(self) -> PlanAssistant:
@@ -129,23 +132,6 @@ class PlanAssistant:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def _acquire_lock(self, path: Path) -> None:
-        f = open(path, "a+")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            f.close()
-            raise StoreUnavailable(
-                f"the data directory {path.parent} is in use by another plan-assistant process (pid {holder}); "
-                "stop it, or send requests to its API, or use another --data-dir") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        self._lock_file = f
 
     # ------------------------------------------------------------------ documents
     def ingest(self, paths: Iterable[Path], overrides: dict | None = None, manifest: Path | None = None,
