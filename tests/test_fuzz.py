@@ -62,6 +62,14 @@ class Tally:
     violations: list[str] = field(default_factory=list)
     slowest: tuple[float, str] = (0.0, "")
 
+    def add(self, other: Tally) -> None:
+        """Count `other`'s requests in this tally too (the run's total)."""
+        self.requests += other.requests
+        self.statuses.update(other.statuses)
+        self.server_errors += other.server_errors
+        self.violations += other.violations
+        self.slowest = max(self.slowest, other.slowest)
+
     def summary(self) -> str:
         by_status = ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items(), key=str))
         return (f"{self.requests} requests, {len(self.server_errors)} server errors, "
@@ -199,11 +207,7 @@ def test_route_survives_fuzzing(label, operations, app, service, total, capsys):
     except Unsatisfiable:  # no body and string-only parameters: nothing can be made invalid on the wire
         modes = "valid input only"
     elapsed = time.perf_counter() - started
-    total.requests += tally.requests
-    total.statuses.update(tally.statuses)
-    total.server_errors += tally.server_errors
-    total.violations += tally.violations
-    total.slowest = max(total.slowest, tally.slowest)
+    total.add(tally)
     with capsys.disabled():
         print(f"\n{label}: {tally.summary()}; {modes}; {elapsed:.1f} s", end="")
 
@@ -262,11 +266,7 @@ def test_damaged_and_random_uploads(app, service, total, capsys, monkeypatch):
 
         run()
         health = client.get("/health")
-    total.requests += tally.requests
-    total.statuses.update(tally.statuses)
-    total.server_errors += tally.server_errors
-    total.violations += tally.violations
-    total.slowest = max(total.slowest, tally.slowest)
+    total.add(tally)
     with capsys.disabled():
         print(f"\nPOST /documents, damaged and random files: {tally.summary()}")
         print(f"fuzzed API in total (the tests of this run): {total.summary()}", end="")
