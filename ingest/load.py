@@ -11,7 +11,7 @@ warning), while a file whose content is not what its suffix says (a text renamed
 renamed .xlsx, a zip renamed .csv) is refused with what it really is. A reader that fails in an
 unforeseen way (a parser's own exception) gives `UnreadableDocument` too, so one bad file never
 stops a batch or becomes a server error. A PDF's scripts and launch actions are named in a warning
-(`readers.pdf_actions`); nothing runs them.
+(`readers.pdf_actions`, called by the PDF reader on its own parse); nothing runs them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from assistant.errors import PlanAssistantError, TooLarge, UnreadableDocument, UnsupportedFormat
 from assistant.types import LoadedDocument
-from ingest.readers import Reader, html, pdf, pdf_actions, tables, text
+from ingest.readers import Reader, html, pdf, tables, text
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,4 @@ def load_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> LoadedDocume
         ) from err
     if sniffed_pdf and suffix != ".pdf":
         doc.warnings.insert(0, f"拡張子は {suffix} ですが中身は PDF なので PDF として読みました")
-    if sniffed_pdf and (active := pdf_actions.active_content_warning(path)):
-        doc.warnings.append(active)
     return doc

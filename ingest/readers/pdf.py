@@ -39,7 +39,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 from assistant.errors import UnreadableDocument
 from assistant.types import LoadedDocument, Page
 from ingest.normalize import japanese_ratio, normalize_text, page_quality, strip_running_lines, suspect_ratio
-from ingest.readers import first_heading, ocr, page_labels, page_ranges, vertical
+from ingest.readers import first_heading, ocr, page_labels, page_ranges, pdf_actions, vertical
 from ingest.readers.pdf_tables import add_table_records
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,8 @@ def read(path: Path) -> LoadedDocument:
     for done, label in zip(doc.pages, page_labels.page_labels(reader, raw)):
         done.label = label  # the printed page number, where it differs from the PDF page
     doc.warnings.extend(_warnings(doc, tried))
+    if active := pdf_actions.active_content_warning(reader):  # JavaScript, launch actions: never run
+        doc.warnings.append(active)
     add_table_records(doc, path)  # table rows as records (pdf_tables)
     doc.title = _metadata_title(reader) or first_heading(doc.pages[0].text if doc.pages else "")
     return doc

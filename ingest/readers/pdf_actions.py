@@ -11,7 +11,6 @@ name trees, and each page's additional actions and annotation actions (links, wi
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
@@ -56,12 +55,11 @@ def _additional(holder: DictionaryObject | None, found: set[str]) -> None:
         _actions(trigger, found)
 
 
-def active_content(path: Path) -> list[str]:
+def active_content(reader: PdfReader) -> list[str]:
     """Names (Japanese) of what the PDF would do on its own in a viewer; [] when nothing, or when
     the file cannot be parsed (the reader reports that)."""
     found: set[str] = set()
     try:
-        reader = PdfReader(path)
         root = _dict(reader.trailer.get("/Root"))
         if root is None:
             return []
@@ -86,10 +84,10 @@ def active_content(path: Path) -> list[str]:
                     _actions(annotation.get("/A"), found)
                     _additional(annotation, found)
     except Exception as err:  # a broken file: pdf.read says what is wrong with it
-        log.debug("active content of %s not inspected: %s", path, err)
+        log.debug("active content of %s not inspected: %s", reader.stream, err)
     return sorted(found)
 
 
-def active_content_warning(path: Path) -> str | None:
-    found = active_content(path)
+def active_content_warning(reader: PdfReader) -> str | None:
+    found = active_content(reader)
     return ACTIVE_CONTENT.format(what="・".join(found)) if found else None
