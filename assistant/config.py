@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # the fitted covered-or-not model that ships with the package (assistant/covered.py reads it)
 COVERED_MODEL = Path(__file__).with_name("covered_model.json")
+# the fitted reranker of the best fused candidates (assistant/rerank.py; `plan-assistant eval fit-rerank` refits it)
+RERANK_MODEL = Path(__file__).with_name("rerank_model.json")
 GeneratorChoice = Literal["auto", "extractive", "local", "openai"]
 # rows of one PDF/CSV/XLSX table kept among the top search results before the rest of that table's rows
 # (retrieve.spread_rows), chosen on the tune questions: PLAN_ASSISTANT_ROWS_PER_TABLE=N plan-assistant eval
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     # table rows of one table kept in the fused ranking before the rest of its rows go below every other
     # hit (retrieve.spread_rows; 0 = off); chosen on the tune questions, see README "Evaluation"
     rows_per_table: int = Field(default=ROWS_PER_TABLE, ge=0)
+    # the fitted reranker (assistant/rerank.py) of the best fused candidates; empty = fused order only, with
+    # rows_per_table applied (`plan-assistant eval fit-rerank` refits it)
+    rerank_model: Path | None = RERANK_MODEL
 
     # answers
     generator: GeneratorChoice = "auto"

@@ -43,10 +43,10 @@ ASKED_UNITS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(q), u) 
     (r"何月何日|何日に|いつ開", r"[0-9〇一二三四五六七八九十]\s*月\s*[0-9〇一二三四五六七八九十]+\s*日"),
     (r"何(?:回|件|頭|台|戸|世帯)", r"[0-9〇一二三四五六七八九十百千万]\s*(?:回|件|頭|台|戸|世帯)"),
 ))
-_ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
+ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
                           r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage", re.IGNORECASE)
-_ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
-_TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
+ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
+TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
 _TOP_SENTENCES = 3  # the asked kind of answer must be in one of the best sentences
 
 
@@ -58,8 +58,8 @@ def features(ev: Evidence) -> dict[str, float]:
     top = max(terms.weights, key=lambda t: terms.weights[t]) if terms.weights else ""
     best = [s for _, _, s in ranked[:_TOP_SENTENCES]]
     asked = canonical_tokens(ev.question)
-    wants_number, wants_time = bool(_ASKS_NUMBER.search(ev.question)), bool(_ASKS_WHEN.search(ev.question))
-    found = any(canonical_tokens(s) - asked and (not wants_time or _TIME.search(s)) for s in best)
+    wants_number, wants_time = bool(ASKS_NUMBER.search(ev.question)), bool(ASKS_WHEN.search(ev.question))
+    found = any(canonical_tokens(s) - asked and (not wants_time or TIME.search(s)) for s in best)
     return {
         "strength": ev.strength,
         "best_sentence": ranked[0][0] if ranked else 0.0,
@@ -75,11 +75,11 @@ def features(ev: Evidence) -> dict[str, float]:
         # a year or figure the question states (「2035年度の目標」) must be in a best sentence
         "stated_numbers_found": (len(asked & set().union(*map(canonical_tokens, best))) / len(asked)
                                  if asked and best else 1.0),
-        "asked_unit_found": _asked_unit_found(ev.question, best),
+        "asked_unit_found": asked_unit_found(ev.question, best),
     }
 
 
-def _asked_unit_found(question: str, sentences: list[str]) -> float:
+def asked_unit_found(question: str, sentences: list[str]) -> float:
     units = [u for q, u in ASKED_UNITS if q.search(question)]
     if not units:
         return 1.0

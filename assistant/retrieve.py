@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Literal
 
+from assistant.rerank import Candidate, Reranker
 from assistant.store import Hit, Store
 from assistant.types import Embedder, Passage, SearchFilters, SparseEncoder
 
@@ -33,22 +34,38 @@ def _key(hit: Hit) -> tuple[str, int]:
     return hit.payload.get("doc_id", ""), int(hit.payload.get("chunk_no", 0))
 
 
+def normalised(hits: list[Hit]) -> dict[tuple[str, int], float]:
+    """Min-max normalised scores of one list; a list whose scores are all equal (one hit, or a tie) puts
+    every hit at the top, not at 0."""
+    if not hits:
+        return {}
+    scores = [h.score for h in hits]
+    low, span = min(scores), max(scores) - min(scores)
+    out: dict[tuple[str, int], float] = {}
+    for h in hits:
+        out.setdefault(_key(h), (h.score - low) / span if span else 1.0)
+    return out
+
+
 def fuse(dense: list[Hit], sparse: list[Hit], dense_weight: float, sparse_weight: float = 1.0) -> list[Hit]:
     """Weighted sum of min-max normalised scores; a candidate missing from one list scores 0 there."""
-    total: dict[tuple[str, int], float] = {}
+    return [c.hit for c in candidates(dense, sparse, dense_weight, sparse_weight)]
+
+
+def candidates(dense: list[Hit], sparse: list[Hit], dense_weight: float, sparse_weight: float = 1.0) -> list[Candidate]:
+    """The fused ranking (as `fuse`) with each list's normalised score and the raw dense similarity kept."""
+    norm_d, norm_s = normalised(dense), normalised(sparse)
     by_key: dict[tuple[str, int], Hit] = {}
-    for hits, weight in ((sparse, sparse_weight), (dense, dense_weight)):
-        if not hits:
-            continue
-        scores = [h.score for h in hits]
-        low, span = min(scores), max(scores) - min(scores)
-        for h in hits:
-            k = _key(h)
-            by_key.setdefault(k, h)
-            # a list whose scores are all equal (one hit, or a tie) puts every hit at the top, not at 0
-            total[k] = total.get(k, 0.0) + weight * ((h.score - low) / span if span else 1.0)
+    cosine: dict[tuple[str, int], float] = {}
+    for h in sparse:
+        by_key.setdefault(_key(h), h)
+    for h in dense:
+        by_key.setdefault(_key(h), h)
+        cosine.setdefault(_key(h), h.score)
+    total = {k: sparse_weight * norm_s.get(k, 0.0) + dense_weight * norm_d.get(k, 0.0) for k in by_key}
     ranked = sorted(total, key=lambda k: -total[k])
-    return [Hit(by_key[k].payload, total[k]) for k in ranked]
+    return [Candidate(Hit(by_key[k].payload, total[k]), total[k], norm_s.get(k, 0.0), norm_d.get(k, 0.0),
+                      cosine.get(k, 0.0)) for k in ranked]
 
 
 def _table(hit: Hit) -> tuple[str, str] | None:
@@ -78,27 +95,44 @@ def spread_rows(hits: list[Hit], per_table: int) -> list[Hit]:
 
 
 class Retriever:
+    """Hybrid search; with a `reranker` the best fused candidates are re-ordered by its fitted model
+    (`assistant.rerank`), without one rows of a table are spread (`spread_rows`)."""
+
     def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder,
                  live_versions: Callable[[], dict[str, str]], weights: tuple[float, float] = (0.25, 1.0),
-                 prefetch: int = 100, rows_per_table: int = 0) -> None:
+                 prefetch: int = 100, rows_per_table: int = 0, reranker: Reranker | None = None) -> None:
         self.store, self.embedder, self.sparse = store, embedder, sparse
         self.live_versions = live_versions  # callable → {doc_id: version}
         self.weights, self.prefetch, self.rows_per_table = weights, prefetch, rows_per_table
+        self.reranker = reranker
+
+    def candidates(self, query: str, filters: SearchFilters | None = None, k: int = 0) -> list[Candidate]:
+        """The fused candidates of a hybrid search, before any re-ordering (`prefetch` of each list)."""
+        query = unicodedata.normalize("NFKC", query).strip()
+        if not query:
+            return []
+        filters = filters or SearchFilters()
+        live = self.live_versions()
+        n = max(self.prefetch, k)
+        dense = self.store.query(self.embedder.embed_query(query), None, n, filters, live)
+        sparse = self.store.query(None, self.sparse.encode_query(query), n, filters, live)
+        return candidates(dense, sparse, *self.weights)
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                mode: Mode = "hybrid") -> list[Passage]:
         query = unicodedata.normalize("NFKC", query).strip()
         if not query:
             return []
+        if mode == "hybrid":
+            fused = self.candidates(query, filters, k)
+            ordered = self.reranker.rerank(query, fused) if self.reranker is not None else None
+            hits = ([c.hit for c in ordered] if ordered is not None
+                    else spread_rows([c.hit for c in fused], self.rows_per_table))[:k]
+            return [to_passage(h) for h in hits]
         filters = filters or SearchFilters()
         live = self.live_versions()
         dense = self.embedder.embed_query(query) if mode != "sparse" else None
         sparse = self.sparse.encode_query(query) if mode != "dense" else None
-        if mode == "hybrid":
-            n = max(self.prefetch, k)
-            hits = spread_rows(fuse(self.store.query(dense, None, n, filters, live),
-                                    self.store.query(None, sparse, n, filters, live), *self.weights),
-                               self.rows_per_table)[:k]
-        else:  # dense, sparse, or Qdrant's own weighted RRF over both
-            hits = self.store.query(dense, sparse, k, filters, live, weights=self.weights, prefetch=self.prefetch)
+        # dense, sparse, or Qdrant's own weighted RRF over both
+        hits = self.store.query(dense, sparse, k, filters, live, weights=self.weights, prefetch=self.prefetch)
         return [to_passage(h) for h in hits]

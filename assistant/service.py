@@ -16,9 +16,10 @@ from assistant.config import Settings
 from assistant.covered import CoveredModel
 from assistant.datadir import take_lock
 from assistant.embed import CachedEmbedder, make_embedder
-from assistant.errors import BadRequest, NotFound, UnsupportedFormat
+from assistant.errors import BadRequest, NotFound, PlanAssistantError, UnsupportedFormat
 from assistant.limits import AnswerGate
 from assistant.llm import make_generator
+from assistant.rerank import Reranker, RerankModel
 from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
 from assistant.store import ClientStore, EdgeStore, Store
@@ -84,13 +85,25 @@ class PlanAssistant:
         self.registry.open()
         self.retriever = Retriever(store, self.embedder, self.sparse, self.registry.live,
                                    weights=(s.dense_weight, s.sparse_weight), prefetch=s.prefetch,
-                                   rows_per_table=s.rows_per_table)
+                                   rows_per_table=s.rows_per_table, reranker=self._reranker())
         self.indexer = Indexer(store, self.embedder, self.sparse, self.registry, s.chunk_chars,
                                max_file_bytes=s.max_file_mb * 1024 * 1024)
         # a process killed mid-ingest leaves chunks of a version that never went (or is no longer) live:
         # the write journal names them (cheap: empty unless something crashed); see Indexer.recover
         self.indexer.recover(exclusive=not s.qdrant_url)
         return self
+
+    def _reranker(self) -> Reranker | None:
+        path = self.settings.rerank_model
+        if path is None or str(path) in ("", "."):
+            return None  # configured off: fused order
+        try:
+            model = RerankModel.load(path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise PlanAssistantError(f"reranker model {path} cannot be read ({exc}); refit it with "
+                                     "`plan-assistant eval fit-rerank`, or set PLAN_ASSISTANT_RERANK_MODEL= to turn "
+                                     "reranking off") from None
+        return Reranker(self.tokenizer, self.term_stats, model)
 
     @property
     def engine(self) -> AnswerEngine:

@@ -83,13 +83,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cases = read_cases(args.cases)
     # a generator choice goes into the Settings (validated), not patched into a started service
     generator = args.generator if args.what in ("answers", "multiturn") else None
-    if args.what == "fit-covered":
-        generator = "extractive"  # the model is fitted on what retrieval alone finds
-    with open_service(args, generator=generator) as svc:
+    overrides: dict = {}
+    if args.what in ("fit-covered", "fit-rerank"):
+        generator = "extractive"  # the models are fitted on what retrieval alone finds
+    if args.what == "fit-rerank":
+        overrides["rerank_model"] = Path("")  # off: features of the fused candidates, whatever model is installed
+    with open_service(args, generator=generator, **overrides) as svc:
         if args.what == "fit-covered":
             from eval.fit_covered import cmd_fit_covered
 
             return cmd_fit_covered(args, svc, cases)
+        if args.what == "fit-rerank":
+            from eval.fit_rerank import cmd_fit_rerank
+
+            return cmd_fit_rerank(args, svc, cases)
         if args.what == "search":
             return run_search_eval(args, svc, cases)
         if args.what == "answers":
@@ -107,8 +114,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check), per split")
-    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "fit-covered"),
-                   help="fit-covered: refit the covered-or-not model on the tune split")
+    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "fit-covered", "fit-rerank"),
+                   help="fit-covered / fit-rerank: refit the covered-or-not model / the reranker on the tune split")
     p.add_argument("cases")
     p.add_argument("--modes", default=",".join(MODES), help="search modes (sparse = BM25 baseline)")
     p.add_argument("--generator", choices=("auto", "extractive", "local", "openai"),
