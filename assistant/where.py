@@ -19,7 +19,7 @@ from assistant.errors import BadRequest
 from assistant.evidence import WordWeights, cover
 from assistant.text.numerals import plain
 from assistant.text.sentences import units
-from assistant.types import DOC_TYPES, Passage
+from assistant.types import DOC_TYPES, Passage, page_ref
 
 MAX_MEASURE_CHARS = 200
 MIN_SENTENCE_CHARS = 4  # shorter pieces of a passage are labels
@@ -33,15 +33,23 @@ MAX_SENTENCES = 4
 @dataclass
 class SectionCoverage:
     section: str
-    pages: list[int] = field(default_factory=list)
+    pages: list[int] = field(default_factory=list)  # PDF pages (for opening the file)
     sentences: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     first_chunk: int = 0
+    # printed page numbers where they differ from the PDF page, for the pages a passage starts on (a
+    # passage's payload knows the label of its first page only; other pages are cited by PDF page)
+    page_labels: dict[int, str] = field(default_factory=dict)
+
+    def page_refs(self) -> str:
+        """"p.12（PDF 14ページ）, p.15" — printed pages where known, else PDF pages; "-" without pages."""
+        return ", ".join(page_ref(p, self.page_labels.get(p)) for p in self.pages) or "-"
 
     def to_dict(self) -> dict:
         return {
             "section": self.section,
             "pages": self.pages,
+            **({"page_labels": {str(k): v for k, v in sorted(self.page_labels.items())}} if self.page_labels else {}),
             "sentences": self.sentences,
             "targets": self.targets,
         }
@@ -79,7 +87,7 @@ class CoverageReport:
         for d in self.documents:
             lines.append(f"■ {d.title}（{d.type}・{d.doc}）")
             for s in d.sections:
-                pages = ", ".join(f"p.{p}" for p in s.pages) or "-"
+                pages = s.page_refs()
                 targets = f"　目標値等: {' / '.join(s.targets)}" if s.targets else ""
                 lines.append(f"  {s.section or '（本文）'}　{pages}{targets}")
                 lines += [f"    「{x}」" for x in s.sentences]
@@ -99,7 +107,7 @@ def to_table_csv(measures: list[CoverageReport]) -> str:
     for report in measures:
         cells = {
             d.doc: "\n".join(
-                f"{s.section or '（本文）'} ({', '.join(f'p.{p}' for p in s.pages) or '-'})"
+                f"{s.section or '（本文）'} ({s.page_refs()})"
                 for s in d.sections
             )
             for d in report.documents
@@ -157,6 +165,8 @@ def where_covered(svc: Documents, measure: str, k: int = 40) -> CoverageReport:
             doc.sections.append(sec)
         sec.first_chunk = min(sec.first_chunk, p.chunk_no)
         sec.pages = sorted(set(sec.pages) | set(p.pages))
+        if p.page is not None and p.page_label:
+            sec.page_labels[p.page] = p.page_label
         for _, sentence in found:
             if sentence not in sec.sentences and len(sec.sentences) < MAX_SENTENCES:
                 sec.sentences.append(sentence)

@@ -104,3 +104,20 @@ def test_cli_where_json_and_csv(svc, capsys, monkeypatch):
         svc.start()
     assert report["documents"][0]["doc"] == "midorino_kankyo_kihon_keikaku"
     assert [r[0] for r in matrix[1:]] == ["公用車の電動化", "デマンド型交通の導入"]
+
+
+def test_pages_are_cited_by_their_printed_number_where_a_passage_knows_it():
+    from assistant.where import CoverageReport, DocumentCoverage, SectionCoverage
+    from ui.reports import where_html, where_rows
+
+    sec = SectionCoverage("第2章 > 第1節", pages=[14, 15], sentences=["地域の見守り活動を支援します。"],
+                          page_labels={14: "12"})
+    report = CoverageReport("見守り", [DocumentCoverage("plan", "総合計画", "comprehensive_plan", [sec])])
+    assert sec.page_refs() == "p.12（PDF 14ページ）, p.15"  # 15's printed number is unknown: its PDF page
+    assert "p.12（PDF 14ページ）, p.15" in report.to_text()
+    d = report.to_dict()["documents"][0]["sections"][0]
+    assert d["pages"] == [14, 15] and d["page_labels"] == {"14": "12"}
+    assert where_rows(report.to_dict())[0][4] == "p.12（PDF 14ページ）, p.15"
+    assert "p.12（PDF 14ページ）" in where_html(report.to_dict())
+    assert "p.12" not in to_table_csv([CoverageReport("見守り", [DocumentCoverage(
+        "plan", "総合計画", "comprehensive_plan", [SectionCoverage("第2章", pages=[14])])])])

@@ -25,7 +25,7 @@ def _gap_html(gap) -> str:
     if not isinstance(gap, dict):
         return f"<tr><td colspan=4>{esc(gap)}</td></tr>"
     return (f"<tr><td>{esc(gap.get('title') or gap.get('doc') or '—')}</td><td>{esc(gap.get('section') or '—')}</td>"
-            f"<td>{esc(page_label(gap.get('page')))}</td><td>{highlight(gap.get('text') or '', gap.get('values'))}</td></tr>")
+            f"<td>{esc(page_label(gap.get('page'), gap.get('page_label')))}</td><td>{highlight(gap.get('text') or '', gap.get('values'))}</td></tr>")
 
 
 def filter_statements(report: dict | None, verdicts: list[str] | None) -> list[dict]:
@@ -45,7 +45,7 @@ def check_summary_html(report: dict) -> str:
 
 def _evidence_html(ev: dict, values) -> str:
     sentence = ev.get("sentence") or ev.get("text") or ""
-    where = f"{ev.get('title') or ev.get('doc')} ／ {ev.get('section') or '—'} ／ {page_label(ev.get('page'))}"
+    where = f"{ev.get('title') or ev.get('doc')} ／ {ev.get('section') or '—'} ／ {page_label(ev.get('page'), ev.get('page_label'))}"
     context = ""
     if ev.get("text") and ev.get("text") != sentence:
         context = (f'<details class="pa-context"><summary>前後の文脈</summary>'
@@ -58,7 +58,7 @@ def statement_html(s: dict) -> str:
     verdict = s.get("verdict") or "not_judged"
     evidence = s.get("evidence") or []
     first = evidence[0] if evidence else {}
-    source = f"{first.get('title') or first.get('doc')} {page_label(first.get('page'))}" if evidence else "—"
+    source = f"{first.get('title') or first.get('doc')} {page_label(first.get('page'), first.get('page_label'))}" if evidence else "—"
     sides = "".join(_evidence_html(e, s.get("evidence_values")) for e in evidence) or \
         '<div class="pa-muted">根拠となる記述は見つかりませんでした。</div>'
     explanation = f'<div class="pa-expl">{esc(s["explanation"])}</div>' if s.get("explanation") else ""
@@ -113,7 +113,7 @@ def where_html(report: dict) -> str:
     out = [f'<div class="pa-where" id="where-result"><b>「{esc(report.get("measure"))}」の掲載箇所：{len(docs)}文書</b>']
     for d in docs:
         rows = "".join(
-            f"<tr><td>{esc(s.get('section') or '—')}</td><td>{esc(_pages(s.get('pages')))}</td>"
+            f"<tr><td>{esc(s.get('section') or '—')}</td><td>{esc(_pages(s.get('pages'), s.get('page_labels')))}</td>"
             f"<td>{'<br>'.join(esc(x) for x in s.get('sentences') or [])}</td>"
             f"<td>{esc(_values(s.get('targets')))}</td></tr>" for s in d.get("sections") or [])
         out.append(f'<div class="pa-doc"><h4>{esc(d.get("title") or d.get("doc"))} <small>{esc(DOC_TYPE_JA.get(d.get("type"), d.get("type") or ""))}'
@@ -123,14 +123,16 @@ def where_html(report: dict) -> str:
 
 
 def where_rows(report: dict) -> list[list]:
-    return [[d.get("doc"), d.get("title"), DOC_TYPE_JA.get(d.get("type"), d.get("type")), s.get("section"), _pages(s.get("pages")),
+    return [[d.get("doc"), d.get("title"), DOC_TYPE_JA.get(d.get("type"), d.get("type")), s.get("section"), _pages(s.get("pages"), s.get("page_labels")),
              "\n".join(s.get("sentences") or []), _values(s.get("targets"))]
             for d in report.get("documents") or [] for s in d.get("sections") or []]
 
 
-def _pages(pages) -> str:
+def _pages(pages, labels: dict | None = None) -> str:
+    """Pages of a where-covered section: printed page numbers where the report knows them."""
+    labels = labels or {}
     if isinstance(pages, (list, tuple)):
-        return ", ".join(page_label(p) for p in pages if p) or "—"
+        return ", ".join(page_label(p, labels.get(str(p))) for p in pages if p) or "—"
     return page_label(pages)
 
 
