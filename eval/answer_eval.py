@@ -10,12 +10,23 @@ import argparse
 import json
 import time
 
-from eval.metrics import answer_correct, contains, fmt, per_split, ratio, split_of
+from eval.metrics import (
+    answer_correct,
+    contains,
+    fmt,
+    per_kind,
+    per_split,
+    print_per_kind,
+    ratio,
+    split_of,
+    write_rows,
+)
 
 
 def answer_row(case: dict, answer: dict, seconds: float | None = None) -> dict:
     """One case's outcome; `answer` is `Answer.to_dict()`."""
-    row = {"id": case["id"], "split": split_of(case), "answerable": bool(case.get("answer_keys")),
+    row = {"id": case["id"], "split": split_of(case), "kind": case.get("kind", ""),
+           "answerable": bool(case.get("answer_keys")),
            "abstained": bool(answer["abstained"]), "answer": answer["answer"][:160]}
     if row["answerable"]:
         row["correct"] = not row["abstained"] and answer_correct(answer["answer"], case["answer_keys"])
@@ -64,16 +75,36 @@ def print_answer_table(by_split: dict[str, dict]) -> None:
               f"{s['unanswerable']:12d} {s['mean_seconds'] or 0:8.2f}")
 
 
+def covered_confusion(rows: list[dict]) -> dict[str, int]:
+    """Covered or not: what the system said against what the case is."""
+    return {"answerable_answered": sum(r["answerable"] and not r["abstained"] for r in rows),
+            "answerable_declined": sum(r["answerable"] and r["abstained"] for r in rows),
+            "unanswerable_answered": sum(not r["answerable"] and not r["abstained"] for r in rows),
+            "unanswerable_declined": sum(not r["answerable"] and r["abstained"] for r in rows)}
+
+
 def run_answer_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
     rows = ask_all(svc, cases)
+    write_rows(getattr(args, "out", None), rows)
     by_split = per_split(rows, answer_scores)
+    kinds = per_kind(rows, answer_scores)
+    confusion = per_split(rows, covered_confusion)
     if args.json:
         print(json.dumps({"eval": "answers", "cases_file": args.cases, "generator": svc.generator_name,
-                          "scores": by_split, "cases": rows}, ensure_ascii=False))
+                          "scores": by_split, "per_kind": kinds, "covered_confusion": confusion, "cases": rows},
+                         ensure_ascii=False))
         return 0
     if args.verbose:
         for r in rows:
             print(json.dumps({k: v for k, v in r.items() if k != "seconds"}, ensure_ascii=False))
     print(f"answers {args.cases}: generator {svc.generator_name}")
     print_answer_table(by_split)
+    print("covered or not (rows: the case; columns: what was said)")
+    print(f"  {'split':6s} {'':12s} {'answered':>9s} {'not covered':>12s}")
+    for split, c in confusion.items():
+        print(f"  {split:6s} {'answerable':12s} {c['answerable_answered']:9d} {c['answerable_declined']:12d}")
+        print(f"  {'':6s} {'unanswerable':12s} {c['unanswerable_answered']:9d} {c['unanswerable_declined']:12d}")
+    print("per kind: key facts (answerable) or rightly declined (unanswerable)")
+    print_per_kind(kinds, lambda s: f"{fmt(s['key_fact_accuracy'] if s['answerable'] else s['abstention_accuracy'], 5)}"
+                                    f" ({s['answerable'] or s['unanswerable']})")
     return 0

@@ -12,7 +12,18 @@ import json
 import time
 
 from assistant.check import combined_verdict
-from eval.metrics import contains, fmt, per_split, prf, ratio, same_doc, split_of
+from eval.metrics import (
+    contains,
+    fmt,
+    per_kind,
+    per_split,
+    prf,
+    print_per_kind,
+    ratio,
+    same_doc,
+    split_of,
+    write_rows,
+)
 
 LABELS = ["consistent", "conflict", "unsupported"]
 
@@ -43,6 +54,7 @@ def evaluate_check(svc, cases: list[dict], against: str = "all") -> tuple[dict, 
         hit = evidence_hit(evidence, case) if case["expected"] in ("consistent", "conflict") else None
         details.append({
             "id": case.get("id"), "split": split_of(case), "expected": case["expected"], "verdict": verdict,
+            "conflict_kind": case.get("conflict_kind") or "",
             "evidence_hit": hit, "explanation": result.explanation if result else "",
             "evidence": [f"{e['doc']}:{e['page']}" for e in evidence],
         })
@@ -54,11 +66,13 @@ def evaluate_check(svc, cases: list[dict], against: str = "all") -> tuple[dict, 
 def run_check_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
     against = getattr(args, "against", None) or "all"
     scores, details = evaluate_check(svc, cases, against)
+    write_rows(getattr(args, "out", None), details)
     by_split = per_split(details, check_scores)
+    kinds = per_kind([d for d in details if d["expected"] == "conflict"], conflict_recall, key="conflict_kind")
     if getattr(args, "json", False):
         print(json.dumps({"eval": "check", "cases_file": args.cases, "against": against,
-                          "seconds": scores["seconds"], "scores": by_split, "cases": details},
-                         ensure_ascii=False))
+                          "seconds": scores["seconds"], "scores": by_split, "conflict_recall_per_kind": kinds,
+                          "cases": details}, ensure_ascii=False))
         return 0
     if getattr(args, "verbose", False):
         for d in details:
@@ -75,4 +89,13 @@ def run_check_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
                   f"{c['support']:8d}")
         print(f"{split:6s} macro-F1 {s['macro_f1']:.3f}   evidence accuracy {fmt(s['evidence_accuracy'], 5)} "
               f"({s['evidence_found']}/{s['evidence_cases']} consistent/conflict cases)")
+    if kinds:
+        print("conflict recall per conflict_kind (found / conflicts of that kind)")
+        print_per_kind(kinds, lambda s: f"{fmt(s['recall'], 5)} ({s['found']}/{s['cases']})")
     return 0
+
+
+def conflict_recall(rows: list[dict]) -> dict:
+    """Of the conflicts (of one kind), how many the check called conflicts."""
+    found = sum(r["verdict"] == "conflict" for r in rows)
+    return {"recall": ratio(found, len(rows)), "found": found, "cases": len(rows)}

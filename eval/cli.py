@@ -12,7 +12,17 @@ from pathlib import Path
 
 from assistant.cli.common import open_service
 from assistant.types import AGAINST
-from eval.metrics import fmt, is_hit, per_split, retrieval_scores, split_of
+from eval.metrics import (
+    fmt,
+    is_hit,
+    per_kind,
+    per_split,
+    print_per_kind,
+    retrieval_scores,
+    select_split,
+    split_of,
+    write_rows,
+)
 
 MODES = ("sparse", "dense", "rrf", "hybrid")
 
@@ -43,7 +53,8 @@ def eval_search(svc, cases: list[dict], mode: str = "hybrid", k: int = 10) -> tu
         passages = [p.to_dict() for p in svc.search(case["question"], k=k, mode=mode)]
         hits = [is_hit(p, case) for p in passages]
         rank = hits.index(True) + 1 if True in hits else None
-        details.append({"id": case["id"], "split": split_of(case), "mode": mode, "rank": rank, "hits": hits,
+        details.append({"id": case["id"], "split": split_of(case), "kind": case.get("kind", ""), "mode": mode,
+                        "rank": rank, "hits": hits,
                         "top": [f"{p['doc']}:{p['page']}" for p in passages[:3]]})
     return search_scores(details), details
 
@@ -55,16 +66,18 @@ def run_search_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
         from assistant.errors import BadRequest
 
         raise BadRequest(f"unknown search mode {', '.join(unknown)}: choose from {','.join(MODES)}")
-    by_mode, rows = {}, []
+    by_mode, kinds, rows = {}, {}, []
     for mode in modes:
         _, details = eval_search(svc, cases, mode)
         by_mode[mode] = per_split(details, search_scores)
+        kinds[mode] = per_kind(details, search_scores)
         rows += details
+    write_rows(args.out, rows)
     splits = list(next(iter(by_mode.values()), {}))
     scores = {split: {mode: by_mode[mode][split] for mode in modes} for split in splits}
     if args.json:
-        print(json.dumps({"eval": "search", "cases_file": args.cases, "scores": scores, "cases": rows},
-                         ensure_ascii=False))
+        print(json.dumps({"eval": "search", "cases_file": args.cases, "scores": scores, "per_kind": kinds,
+                          "cases": rows}, ensure_ascii=False))
         return 0
     if args.verbose:
         for d in rows:
@@ -76,11 +89,17 @@ def run_search_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
         for mode, s in per_mode.items():
             print(f"{split:6s} {mode:8s} {fmt(s['hit@1'])} {fmt(s['hit@5'])} {fmt(s['mrr@10'], 7)} "
                   f"{fmt(s['ndcg@10'], 8)} {s['cases']:6d}")
+    mode = "hybrid" if "hybrid" in modes else modes[-1]
+    print(f"per kind ({mode}): hit@5 / MRR@10 (cases)")
+    print_per_kind(kinds[mode], lambda s: f"{fmt(s['hit@5'], 5)} / {fmt(s['mrr@10'], 5)} ({s['cases']})")
     return 0
+
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     cases = read_cases(args.cases)
+    if args.what not in ("fit-covered", "fit-rerank"):  # fitting reads the tune split by itself
+        cases = select_split(cases, args.split)
     # a generator choice goes into the Settings (validated), not patched into a started service
     generator = args.generator if args.what in ("answers", "multiturn") else None
     overrides: dict = {}
@@ -122,6 +141,9 @@ def add_eval_parser(sub) -> None:
                    help="answers, multiturn: the generator (default: configured)")
     p.add_argument("--against", choices=AGAINST, default="all",
                    help="check: the documents drafts are checked against")
+    p.add_argument("--split", choices=("tune", "check", "all"), default="all",
+                   help="evaluate the cases of one split only (the figure that counts is check)")
+    p.add_argument("--out", metavar="FILE", help="write the per-case results as JSON lines")
     p.add_argument("--json", action="store_true", help="one JSON document: scores per split, case rows")
     p.add_argument("--verbose", "-v", action="store_true", help="per-case lines before the table")
     p.set_defaults(func=cmd_eval)

@@ -101,5 +101,41 @@ def prf(expected: list[str], predicted: list[str], labels: list[str]) -> dict:
     return out
 
 
+def per_kind(rows: list[dict], score: Callable[[list[dict]], dict], key: str = "kind") -> dict[str, dict[str, dict]]:
+    """`score` per split (as `per_split`) and, within it, per value of `key` (a case's `kind`, or a
+    conflict's `conflict_kind`); rows without the key are left out."""
+    kinds = sorted({r[key] for r in rows if r.get(key)})
+    out: dict[str, dict[str, dict]] = {}
+    for split, _ in per_split(rows, lambda rs: {}).items():
+        chosen = rows if split == "all" else [r for r in rows if r["split"] == split]
+        out[split] = {k: score([r for r in chosen if r.get(key) == k]) for k in kinds
+                      if any(r.get(key) == k for r in chosen)}
+    return out
+
+
+def select_split(cases: list[dict], split: str | None) -> list[dict]:
+    """The cases of one split (`--split`), or all of them."""
+    return cases if not split or split == "all" else [c for c in cases if split_of(c) == split]
+
+
+def write_rows(path: str | None, rows: list[dict]) -> None:
+    """Per-case results as JSON lines (`--out`)."""
+    if path:
+        import json
+
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def print_per_kind(by_split: dict[str, dict[str, dict]], cell: Callable[[dict], str]) -> None:
+    """One line per kind, the splits side by side (tune, check, all)."""
+    splits = list(by_split)
+    kinds = sorted({k for per in by_split.values() for k in per})
+    print(f"  {'kind':15s} " + " ".join(f"{s:>22s}" for s in splits))
+    for kind in kinds:
+        print(f"  {kind:15s} " + " ".join(f"{cell(by_split[s][kind]) if kind in by_split[s] else '-':>22s}"
+                                         for s in splits))
+
+
 def fmt(x: float | None, width: int = 6) -> str:
     return f"{x:{width}.3f}" if x is not None else f"{'-':>{width}s}"

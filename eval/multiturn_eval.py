@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from eval.metrics import answer_correct, contains, fmt, per_split, ratio, split_of
+from eval.metrics import answer_correct, contains, fmt, per_split, ratio, split_of, write_rows
 
 
 def conversation_row(case: dict, answers: list[dict], seconds: float | None = None) -> dict:
@@ -61,6 +61,7 @@ def run_multiturn_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
         t = time.perf_counter()
         answers = converse(svc, case["turns"])
         rows.append(conversation_row(case, answers, time.perf_counter() - t))
+    write_rows(getattr(args, "out", None), rows)
     by_split = per_split(rows, multiturn_scores)
     if args.json:
         print(json.dumps({"eval": "multiturn", "cases_file": args.cases, "generator": svc.generator_name,

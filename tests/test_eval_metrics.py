@@ -84,6 +84,23 @@ def test_search_scores_per_split():
     assert out["check"]["mrr@10"] == pytest.approx(0.25) and out["all"]["cases"] == 3
 
 
+def test_per_kind_groups_each_split_by_kind_and_leaves_out_rows_without_one(tmp_path):
+    from eval.metrics import per_kind, select_split, write_rows
+
+    rows = [{"split": "tune", "kind": "numeric", "hits": [True]}, {"split": "check", "kind": "numeric", "hits": [False]},
+            {"split": "check", "kind": "fact", "hits": [True]}, {"split": "check", "hits": [True]}]
+    out = per_kind(rows, search_scores)
+    assert list(out) == ["tune", "check", "all"]
+    assert set(out["tune"]) == {"numeric"} and out["tune"]["numeric"]["hit@1"] == 1.0
+    assert out["check"]["numeric"]["hit@1"] == 0.0 and out["check"]["fact"]["cases"] == 1
+    assert out["all"]["numeric"]["cases"] == 2
+    cases = [{"id": 1, "split": "tune"}, {"id": 2, "split": "check"}, {"id": 3}]
+    assert [c["id"] for c in select_split(cases, "tune")] == [1, 3]  # no split counts as tune
+    assert [c["id"] for c in select_split(cases, "check")] == [2] and select_split(cases, "all") == cases
+    write_rows(str(tmp_path / "rows.jsonl"), rows)
+    assert [json.loads(x) for x in (tmp_path / "rows.jsonl").read_text(encoding="utf-8").splitlines()] == rows
+
+
 # ------------------------------------------------------------------ answers
 CASES = [
     {"id": "a", "answer_keys": [["7つ", "七つ"]], "source_contains": "7つの政策", "split": "tune"},
@@ -126,10 +143,15 @@ def test_answers_command_prints_a_row_per_split(capsys):
     assert run_answer_eval(args, svc, cases) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "answers x_qa.jsonl: generator fake"
-    assert [x.split()[0] for x in lines[2:]] == ["tune", "check", "all"]
+    assert [x.split()[0] for x in lines[2:5]] == ["tune", "check", "all"]
+    confusion = lines[lines.index(next(x for x in lines if x.startswith("covered or not"))) + 2:][:6]
+    # tune: one answerable answered, one unanswerable answered; check: 1 + 1 answerable, 1 unanswerable declined
+    assert [x.split()[-2:] for x in confusion[:4]] == [["1", "0"], ["1", "0"], ["1", "1"], ["0", "1"]]
     run_answer_eval(argparse.Namespace(cases="x", json=True, verbose=True), svc, cases)
     out = json.loads(capsys.readouterr().out)  # one JSON document, even with -v
     assert list(out["scores"]) == ["tune", "check", "all"] and len(out["cases"]) == 5
+    assert out["covered_confusion"]["check"] == {"answerable_answered": 1, "answerable_declined": 1,
+                                                 "unanswerable_answered": 0, "unanswerable_declined": 1}
 
 
 # ------------------------------------------------------------------ follow-up conversations
