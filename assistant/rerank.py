@@ -13,7 +13,9 @@ candidates by a linear model over features a reader would use:
   「何人」→ 人, 「いくら」→ 円), and states the numbers the question states;
 - its context: how strong its document is among the candidates, whether a neighbouring chunk is
   also a candidate, whether it is a table row and how many rows of its table rank above it;
-- a place the question names that the passage and its title lack.
+- a place the question names that the passage and its title lack; whether the passage's document is
+  the issuer the question names or implies (「佐久市の…」, 「村の…」, 「国は…」: assistant.text.issuers),
+  or another one.
 
 The weights are fitted on the `tune` development questions by `plan-assistant eval fit-rerank`
 (eval/fit_rerank.py: pairwise logistic loss, answer passage against every other candidate of its
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +39,13 @@ from assistant.covered import ASKS_NUMBER, ASKS_WHEN, TIME, asked_unit_found
 from assistant.evidence import TermStatistics, WordWeights, cover, coverage, query_terms
 from assistant.store import Hit
 from assistant.text.facts import canonical_tokens
+from assistant.text.issuers import asked_issuer
 from assistant.text.numerals import plain
 from assistant.text.tokens import Tokenizer
 
 FEATURES = ("fused", "log_rank", "sparse", "dense", "cosine", "cover", "head_cover", "top_word", "bigrams",
             "asked_type", "asked_unit", "stated_numbers", "doc_best", "doc_share", "neighbour", "is_record",
-            "rows_above", "log_chars", "place_missing")
+            "rows_above", "log_chars", "place_missing", "issuer_match", "issuer_other")
 TEXT_CACHE = 50_000  # passage texts whose words and numbers one reranker keeps (a corpus has ~4k chunks)
 
 
@@ -91,8 +95,10 @@ class RerankModel:
 class Reranker:
     """Features of fused candidates for a query, and their order under a `RerankModel`."""
 
-    def __init__(self, tokenizer: Tokenizer, stats: TermStatistics, model: RerankModel | None) -> None:
+    def __init__(self, tokenizer: Tokenizer, stats: TermStatistics, model: RerankModel | None,
+                 issuers: Callable[[], dict[str, str]] | None = None) -> None:
         self.tokenizer, self.stats, self.model = tokenizer, stats, model
+        self.issuers = issuers  # doc_id → issuer (Registry.issuers); None: unknown
         self._texts: dict[str, _Read] = {}
         self._lock = threading.Lock()
 
@@ -120,6 +126,8 @@ class Reranker:
         q_grams = _bigrams(plain(query))
         wants_number, wants_time = bool(ASKS_NUMBER.search(query)), bool(ASKS_WHEN.search(query))
         asked_numbers = canonical_tokens(query)
+        asked = asked_issuer(self.tokenizer, query)
+        issuers = self.issuers() if self.issuers is not None and asked else {}
         best_fused = max(c.fused for c in candidates) or 1.0
         doc_best: dict[str, float] = {}
         doc_count: dict[str, int] = {}
@@ -165,6 +173,8 @@ class Reranker:
                 "rows_above": math.log1p(rows_above),
                 "log_chars": math.log1p(len(text)),
                 "place_missing": float(any(plain(n) not in norm for n in terms.names)),
+                "issuer_match": float(asked.matches(issuers.get(doc, "")) is True),
+                "issuer_other": float(asked.matches(issuers.get(doc, "")) is False),
             })
         return out
 

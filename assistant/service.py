@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from assistant.answer import AnswerEngine
+from assistant.answer import AnswerEngine, is_english
 from assistant.check import CheckReport, check_draft
 from assistant.check.draft import ProgressFn as CheckProgressFn
 from assistant.config import Settings
@@ -23,6 +24,7 @@ from assistant.rerank import Reranker, RerankModel
 from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
 from assistant.store import ClientStore, EdgeStore, Store
+from assistant.text.english import japanese_terms
 from assistant.text.sentences import SENTENCE_BOUNDARY
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
@@ -103,7 +105,7 @@ class PlanAssistant:
             raise PlanAssistantError(f"reranker model {path} cannot be read ({exc}); refit it with "
                                      "`plan-assistant eval fit-rerank`, or set PLAN_ASSISTANT_RERANK_MODEL= to turn "
                                      "reranking off") from None
-        return Reranker(self.tokenizer, self.term_stats, model)
+        return Reranker(self.tokenizer, self.term_stats, model, issuers=self.registry.issuers)
 
     @property
     def engine(self) -> AnswerEngine:
@@ -113,7 +115,8 @@ class PlanAssistant:
                 self.generator = self._given_generator or make_generator(self.settings)
                 self._engine = AnswerEngine(self.search, self.tokenizer, self.term_stats, self.embedder,
                                             self.generator, covered=CoveredModel.load(self.settings.covered_model),
-                                            max_question_chars=self.settings.max_query_chars)
+                                            max_question_chars=self.settings.max_query_chars,
+                                            issuers=self.registry.issuers)
             return self._engine
 
     @property
@@ -263,7 +266,14 @@ class PlanAssistant:
             raise BadRequest(f"検索語が長すぎます（{len(query)}文字）。{self.max_query_chars}文字以内にしてください。")
         if not 1 <= k <= 100:
             raise BadRequest("k must be between 1 and 100")
+        if is_english(query) and not _JAPANESE.search(query):
+            # an English query finds Japanese passages through dictionary terms (an answer's gather passes
+            # its own translation in front of the question: that query already holds Japanese)
+            query = f"{japanese_terms(query, self.tokenizer, self.term_stats)} {query}".strip()
         return self.retriever.search(query, k, filters, mode)
+
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def _slug(name: str) -> str:

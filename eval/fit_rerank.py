@@ -99,7 +99,7 @@ def _rounded(scores: dict[str, Any]) -> dict[str, Any]:
 
 def cmd_fit_rerank(args: argparse.Namespace, svc, cases: list[dict]) -> int:
     retriever = svc.retriever
-    reranker = Reranker(svc.tokenizer, svc.term_stats, None)  # features only
+    reranker = Reranker(svc.tokenizer, svc.term_stats, None, issuers=svc.registry.issuers)  # features only
     tune = [c for c in cases if split_of(c) == "tune" and c.get("answer_keys") and c.get("source_contains")
             and c.get("doc") and not is_english(c["question"])]
     questions: list[tuple[np.ndarray, np.ndarray]] = []

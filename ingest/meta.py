@@ -8,12 +8,13 @@ from pathlib import Path
 
 from assistant.errors import BadRequest
 from assistant.text.facts import extract_facts
+from assistant.text.issuers import infer_issuer
+from assistant.text.tokens import Tokenizer
 from assistant.types import AUDIENCES, DOC_TYPES, DocumentMeta, LoadedDocument
 
 _PLAN = re.compile(r"総合計画|基本構想|基本計画|実施計画")
 _CONSULT = re.compile(r"パブリック・?コメント|意見の概要|意見募集|議事録|議事要旨|審議会.*(?:会議|部会)|説明会|意識調査|アンケート|comments|minutes")
 _SECTOR = re.compile(r"計画|戦略|ビジョン|方針|プラン|指針")
-_ISSUER = re.compile(r"([^\s　「」()（）]{1,12}?(?:市|町|村|県|都|道|府|省|庁|委員会|審議会))(?:長|役場)?")
 
 
 def load_manifest(path: Path) -> dict[str, dict]:
@@ -69,7 +70,8 @@ def infer_title(doc: LoadedDocument, path: Path) -> str:
     return path.stem
 
 
-def build_meta(doc: LoadedDocument, path: Path, doc_id: str, overrides: dict) -> DocumentMeta:
+def build_meta(doc: LoadedDocument, path: Path, doc_id: str, overrides: dict,
+               tokenizer: Tokenizer | None = None) -> DocumentMeta:
     title = overrides.get("title") or infer_title(doc, path)
     text = doc.text
     doc_type = overrides.get("type") or infer_type(title, text, path.name)
@@ -83,10 +85,7 @@ def build_meta(doc: LoadedDocument, path: Path, doc_id: str, overrides: dict) ->
         start, end = infer_period(str(overrides["period"]))
     if start is None:
         start, end = infer_period(text)
-    issuer = overrides.get("issuer") or ""
-    if not issuer:
-        m = _ISSUER.search(title + "\n" + text[:800])
-        issuer = m.group(1) if m else ""
+    issuer = overrides.get("issuer") or infer_issuer(tokenizer or Tokenizer(), title, text)
     return DocumentMeta(doc_id=doc_id, title=title, doc_type=doc_type, issuer=issuer,
                         period_start=start, period_end=end, audience=audience,
                         edition=str(overrides.get("edition") or ""), source=str(path))

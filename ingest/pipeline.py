@@ -123,7 +123,7 @@ class Indexer:
         if needs_ocr(doc):  # a scan: loading it is fine (the reviewer reads it), indexing it is pointless
             raise UnreadableDocument(NEEDS_OCR)
         warnings = list(doc.warnings)  # pages without a text layer are named there
-        meta = build_meta(doc, path, doc_id, overrides)
+        meta = build_meta(doc, path, doc_id, overrides, getattr(self.sparse, "tokenizer", None))
         chunks = chunk_document(doc, doc_id, target=self.chunk_chars, maximum=int(self.chunk_chars * 1.5))
         if not chunks:
             raise UnreadableDocument("no text found in the file")

@@ -57,6 +57,7 @@ class Registry:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._live: dict[str, str] | None = None
+        self._issuers: dict[str, str] | None = None
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +94,14 @@ class Registry:
                 self._live = dict(self.db.execute("SELECT doc_id, version FROM documents"))
             return dict(self._live)
 
+    def issuers(self) -> dict[str, str]:
+        """doc_id → issuer (佐久市, 村, 国, or ""), cached like `live`."""
+        with self._lock:
+            if self._issuers is None:
+                self._issuers = dict(self.db.execute(
+                    "SELECT doc_id, COALESCE(json_extract(meta, '$.issuer'), '') FROM documents"))
+            return self._issuers
+
     def get(self, doc_id: str) -> tuple[str, DocumentMeta] | None:
         row = self.db.execute("SELECT version, meta FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return (row[0], DocumentMeta(**json.loads(row[1]))) if row else None
@@ -120,7 +129,7 @@ class Registry:
                     db.execute("ROLLBACK")
                 raise
             finally:
-                self._live = None
+                self._live = self._issuers = None
 
     def set_live(self, meta: DocumentMeta, version: str, df: dict[int, int] | None = None) -> None:
         with self._transaction() as db:

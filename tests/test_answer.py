@@ -122,3 +122,26 @@ def test_unreachable_llm_server_falls_back_to_extractive_with_notice(svc):
                           covered=CoveredModel.load(svc.settings.covered_model))
     a = engine.ask("後期基本計画の計画期間はいつからいつまでですか")
     assert not a.abstained and a.generator == "extractive" and a.notice and a.citations
+
+
+def test_an_answer_quoting_two_issuers_says_so(svc):
+    from assistant.types import Answer, Citation
+
+    engine = svc.engine
+    found = svc.search("計画期間", k=20)
+    p = [found[0], next(x for x in found if x.doc_id != found[0].doc_id)]  # two documents
+    answer = Answer("計画期間は", "計画期間は5年間です。[1][2]", abstained=False,
+                    citations=[Citation(1, p[0]), Citation(2, p[1])])
+    issuers = {p[0].doc_id: "佐久市", p[1].doc_id: "音威子府村"}
+    engine_issuers = engine.issuers
+    try:
+        engine.issuers = lambda: issuers
+        assert engine.name_issuers(answer).text.endswith("※ 異なる発行元（佐久市・音威子府村）の資料から引用しています。")
+        same = Answer("計画期間は", "計画期間は5年間です。[1][2]", abstained=False,
+                      citations=[Citation(1, p[0]), Citation(2, p[1])])
+        issuers[p[1].doc_id] = "佐久市"
+        assert engine.name_issuers(same).text == "計画期間は5年間です。[1][2]"  # one issuer: nothing to say
+        issuers[p[1].doc_id] = "村"  # known only by its kind: cannot tell whether it is another municipality
+        assert engine.name_issuers(same).text == "計画期間は5年間です。[1][2]"
+    finally:
+        engine.issuers = engine_issuers

@@ -171,7 +171,10 @@ def obey_instructions_in_passages(p: Prompt) -> str:
 
 
 @pytest.fixture
-def injected(svc, tmp_path):
+def injected(svc, tmp_path, monkeypatch):
+    # the fitted reranker ranks this one-chunk notice below the plan's own passages, so the model would never
+    # see it; the defence must hold whatever the ranking, so these tests use the fused order, which shows it
+    monkeypatch.setattr(svc.retriever, "reranker", None)
     path = tmp_path / "oshirase.txt"
     path.write_text(INJECTED_DOC, encoding="utf-8")
     assert svc.ingest_one(path, {"audience": "public"}).status == "added"

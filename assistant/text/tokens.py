@@ -42,6 +42,10 @@ class Tokenizer:
                          for m in self._tokenizer.tokenize(text[start:start + SLICE_CHARS], self._mode)]
         yield from morphemes
 
+    def tagged(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Each word as written, with its part of speech (名詞, 固有名詞, 地名, …)."""
+        return [(m.surface(), tuple(m.part_of_speech())) for m in self._morphemes(text)]
+
     def tokens(self, text: str) -> list[str]:
         """Every word but particles, auxiliaries and punctuation: what BM25 indexes."""
         out = []
