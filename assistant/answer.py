@@ -61,8 +61,14 @@ QUOTING_JAPANESE_EN = "According to the plan documents (in Japanese; the passage
 _CITE = re.compile(r"\[(\d{1,2})\]")
 _INTERROGATIVE = re.compile(r"何|いつ|いくつ|いくら|どの|どれ|どう|どこ|どんな|誰|だれ|\b(?:what|when|how|which|who|where)\b",
                             re.IGNORECASE)
-_ASKS_WHICH_DOCUMENT = re.compile(r"どの(?:計画|資料|文書|戦略|方針|ビジョン)|何という計画|どこに(?:書|記載|定め|位置)|"
-                                  r"which (?:plan|document)", re.IGNORECASE)
+# A question about where something is written: which document, and where in it (chapter, section, item,
+# issue, page). Answered with each cited passage's document, section path and page.
+_ASKS_WHICH_DOCUMENT = re.compile(
+    r"どの(?:計画|資料|文書|戦略|方針|ビジョン|章|節|項目|項|部分|部|編|号|ページ|箇所|あたり)|何という(?:計画|資料)|"
+    r"何ページ|どこ(?:に|で|を|から)?(?:書|載|記載|定め|位置|扱|見れ|確認|まとめ|示さ|触れ)|"
+    r"\bwhich (?:plan|document|section|chapter|part|page)|\bwhere (?:in|is|are|does|do|can)\b", re.IGNORECASE)
+SECTION_PART_CHARS = 40  # a heading in a where-covered answer's section path is cut here
+_ROW_MARK = re.compile(r"\s*>\s*\d+行目$")  # the row marker of a table row's section (「表題 > 12行目」)
 _ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
                           r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage|target", re.IGNORECASE)
@@ -263,8 +269,18 @@ class AnswerEngine:
         else:
             lines = [f"{s}[{n}]" for _, s, n in parts]
         if _ASKS_WHICH_DOCUMENT.search(ev.question):
-            titles = "、".join(f"『{t}』" for t in dict.fromkeys(ev.passages[i].title for i, _, _ in parts))
-            lines.insert(0, f"Covered in {titles}:" if english else f"{titles}に記載があります。")
+            places: dict[str, list[str]] = {}
+            for i, _, _ in parts:
+                p = ev.passages[i]
+                where = _place(p, english)
+                if where not in places.setdefault(p.title, []):
+                    places[p.title].append(where)
+            if english:
+                lines.insert(0, "Covered in " + "; ".join(f"{t}" + (f" ({', '.join(w)})" if any(w) else "")
+                                                      for t, w in places.items()) + ":")
+            else:
+                lines.insert(0, "、".join(f"『{t}』" + (f"の{'、'.join(x for x in w if x)}" if any(w) else "")
+                                         for t, w in places.items()) + "に記載があります。")
         return Answer(ev.question, "\n".join(lines), abstained=False, citations=citations, generator="extractive")
 
     # ------------------------------------------------------------------ LLM path
@@ -345,6 +361,17 @@ def _with_context(p: Passage, sentence: str) -> str:
                 extra.append(x)
     extra = [x if len(x) <= QUOTE_CHARS else x[:QUOTE_CHARS] + "…" for x in extra]
     return "\n".join([sentence, *extra])
+
+
+def _place(p: Passage, english: bool) -> str:
+    """Where in its document a passage is — 「section path」p.12 — for a question about where something
+    is written ("" when the passage has neither section nor page)."""
+    parts = [x if len(x) <= SECTION_PART_CHARS else x[:SECTION_PART_CHARS] + "…"
+             for x in _ROW_MARK.sub("", p.section).split(" > ") if x.strip()]
+    section = " > ".join(parts)
+    if english:
+        return ", ".join(x for x in (section, _page_en(p).strip(" ()")) if x)
+    return (f"「{section}」" if section else "") + (p.page_ref if p.page else "")
 
 
 def _page_en(p: Passage) -> str:

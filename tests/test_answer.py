@@ -145,3 +145,19 @@ def test_an_answer_quoting_two_issuers_says_so(svc):
         assert engine.name_issuers(same).text == "計画期間は5年間です。[1][2]"
     finally:
         engine.issuers = engine_issuers
+
+
+@pytest.mark.parametrize("question", ["地域福祉計画の計画期間は、どの計画のどこに書かれていますか",
+                                      "地域福祉計画の計画期間はどこを見れば確認できますか"])
+def test_a_question_about_where_something_is_written_gets_document_section_and_page(svc, question):
+    a = svc.ask(question)
+    assert not a.abstained
+    first = a.text.splitlines()[0]
+    cited = a.citations[0].passage
+    assert first.startswith(f"『{cited.title}』の「") and first.endswith("に記載があります。")
+    assert cited.section.split(" > ")[-1][:20] in first and cited.page_ref in first
+
+
+def test_a_question_that_is_not_about_where_gets_no_location_line(svc):
+    a = svc.ask("地域福祉計画の計画期間はいつまでですか")
+    assert not a.abstained and "に記載があります。" not in a.text.splitlines()[0]
