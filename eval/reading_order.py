@@ -17,6 +17,21 @@ not on the page (an OCR page, a replaced character) are skipped. Which block of 
 which is not judged: only that every column and line is whole and read in its direction, and the
 lines of a block in theirs.
 
+Where the geometry alone misjudges what a person reads, the check follows these rules (each one
+found on corpus/otoineppu/kouhou, none of them naming a word or a page):
+
+- rotated text (a word turned 90°, a URL up a margin) is judged along its own baseline, in the
+  character's upright frame (`vertical.Char`); characters of different turns are never neighbours.
+  Judged as if upright, a rotated word read along its baseline counted as out of order.
+- display type set solid (covers, mastheads: line pitch as close as letter pitch) is too close to
+  call: when the nearest vertical and horizontal neighbours are within `TIE` sizes, the orientation
+  is the one the text layer follows (its next or previous character is that neighbour). Scrambled
+  text still fails, since only the orientation is taken from the layer, never the order.
+- one glyph that stands for several characters (⁉ as "!?"): its characters follow each other.
+- a justified column (均等割り: 「九　月」 spread to the length of 「令和二年」 beside it) is read down
+  like any column, although its characters are further apart than `REACH`.
+- characters outside the visible page (`vertical.page_chars`) are not on the page.
+
 A page **reads in order** when at least `IN_ORDER` of its judged pairs are in order.
 
     python -m eval.reading_order ../shared/corpus/otoineppu/kouhou/*.pdf [--pages] [--json]
@@ -34,7 +49,7 @@ from pathlib import Path
 
 import pypdfium2
 
-from ingest.readers.vertical import Char, page_chars
+from ingest.readers.vertical import TIE, Char, page_chars
 
 # A page reads in order when 97 % of its character pairs do: the newsletters' horizontal pages
 # read through the text layer score 0.96–1.00 (breaks come from decorated headings, rotated
@@ -45,6 +60,10 @@ IN_ORDER = 0.97
 ALIGN, REACH, H_GAP, SIZES = 0.4, 2.0, 1.0, 1.5
 # Lines of one stretch of text lie within 3 sizes of each other (a column or line pitch).
 PITCH = 3.0
+# Two characters within 0.1 of their size of each other stand at one spot (one glyph for both).
+SAME_SPOT = 0.1
+# A justified column is read beside a column 0.8–3 sizes away (the column pitch of `vertical`).
+COLUMN_PITCH = (0.8, 3.0)
 
 
 @dataclass
@@ -82,6 +101,7 @@ class _Geometry:
         self.right: list[int | None] = [None] * n
         has_up, has_left = [False] * n, [False] * n
         near_v, near_h = [float("inf")] * n, [float("inf")] * n
+        layer_v, layer_h = [False] * n, [False] * n  # a neighbour that is next in the text layer
         order = sorted(range(n), key=lambda k: chars[k].cx)
         xs = [chars[k].cx for k in order]
         for i, a in enumerate(chars):
@@ -89,20 +109,28 @@ class _Geometry:
             hi = bisect.bisect_right(xs, a.cx + (H_GAP + 2) * SIZES * a.size)
             for j in order[lo:hi]:
                 b = chars[j]
-                if i == j or max(a.size, b.size) > SIZES * min(a.size, b.size):
+                if i == j or a.turn is None or b.turn != a.turn or max(a.size, b.size) > SIZES * min(a.size, b.size):
                     continue
                 s = a.size
                 if abs(a.cx - b.cx) < ALIGN * s and 0 < a.cy - b.cy < REACH * s:
                     near_v[i] = min(near_v[i], a.cy - b.cy - s)
                     near_v[j] = min(near_v[j], a.cy - b.cy - s)
+                    if abs(i - j) == 1:
+                        layer_v[i] = layer_v[j] = True
                     if self.down[i] is None or chars[self.down[i]].cy < b.cy:  # type: ignore[index]
                         self.down[i] = j
                 if abs(a.cy - b.cy) < ALIGN * s and b.cx > a.cx and b.left - a.right < H_GAP * s:
                     gap = max(b.left - a.right, 0.0)
                     near_h[i], near_h[j] = min(near_h[i], gap), min(near_h[j], gap)
+                    if abs(i - j) == 1:
+                        layer_h[i] = layer_h[j] = True
                     if self.right[i] is None or chars[self.right[i]].cx > b.cx:  # type: ignore[index]
                         self.right[i] = j
         self.vertical = [near_v[i] < near_h[i] for i in range(n)]
+        for i in range(n):  # too close to call: the orientation the text layer follows (see module)
+            if abs(near_v[i] - near_h[i]) < TIE * chars[i].size and layer_v[i] != layer_h[i]:
+                self.vertical[i] = layer_v[i]
+        self._justified(order, xs)
         self.prev: dict[int, int] = {}  # the character before, on its own line
         for i in range(n):
             d, r = self.down[i], self.right[i]
@@ -120,10 +148,72 @@ class _Geometry:
             if other is not None and (not _wide(a) or not _wide(chars[other])):
                 nxt.add(other)
             self.next.append(nxt)
-        self.ends = [i for i in range(n) if (self.down[i] if self.vertical[i] else self.right[i]) is None]
+        ends = {i for i in range(n) if (self.down[i] if self.vertical[i] else self.right[i]) is None}
+        for group in self._glyphs():  # one glyph, several characters: read in the layer's order
+            after = set().union(*(self.next[i] for i in group))
+            for k, i in enumerate(group):
+                self.next[i] = after | set(group[k + 1:])
+            if ends & set(group):
+                ends |= set(group)
+        self.ends = sorted(ends)
         starts = [i for i in range(n) if not (has_up[i] if self.vertical[i] else has_left[i])]
         self.starts = starts
         self.line_of = self._lines(starts)
+
+    def _glyphs(self) -> list[list[int]]:
+        """Runs of characters the layer gives one after another at one spot: a glyph that stands
+        for several characters (a ligature such as ⁉ for "!?")."""
+        groups: list[list[int]] = []
+        for i in range(1, len(self.chars)):
+            a, b = self.chars[i - 1], self.chars[i]
+            if (a.turn == b.turn and abs(a.left - b.left) < SAME_SPOT * a.size and abs(a.cy - b.cy) < SAME_SPOT * a.size
+                    and a.size == b.size and a.text != b.text):
+                if groups and groups[-1][-1] == i - 1:
+                    groups[-1].append(i)
+                else:
+                    groups.append([i - 1, i])
+        return groups
+
+    def _justified(self, order: list[int], xs: list[float]) -> None:
+        """Columns justified to the length of the column beside them (均等割り: 「九　月」 beside
+        「令和二年」): a character that starts a column and has nothing directly below it continues
+        down to the next aligned character of its size when a column beside starts level with the
+        first and ends level with the second."""
+        chars = self.chars
+        in_row = set()  # characters of a horizontal line
+        for k, r in enumerate(self.right):
+            if r is not None and not self.vertical[k] and not self.vertical[r]:
+                in_row |= {k, r}
+        has_up = {d for k, d in enumerate(self.down) if d is not None and self.vertical[k]}
+        for i, a in enumerate(chars):
+            if (self.down[i] is not None and self.vertical[i]) or i in in_row or i in has_up:
+                continue
+            s = a.size
+            lo, hi = bisect.bisect_left(xs, a.cx - ALIGN * s), bisect.bisect_right(xs, a.cx + ALIGN * s)
+            below = [j for j in order[lo:hi] if j != i and chars[j].turn == a.turn and chars[j].cy < a.cy
+                     and abs(chars[j].cx - a.cx) < ALIGN * s]
+            if not below:
+                continue
+            j = max(below, key=lambda k: chars[k].cy)
+            b = chars[j]
+            if abs(b.size - s) > SAME_SPOT * s or a.cy - b.cy < REACH * s:
+                continue
+            for c in range(len(chars)):  # a column beside: its top level with a, its end level with b
+                cc = chars[c]
+                if (cc.turn == a.turn and self.vertical[c] and c not in has_up and abs(cc.size - s) < SAME_SPOT * s
+                        and abs(cc.cy - a.cy) < ALIGN * s and COLUMN_PITCH[0] * s < abs(cc.cx - a.cx) < COLUMN_PITCH[1] * s
+                        and self._reaches(c, b)):
+                    self.down[i] = j
+                    self.vertical[i] = self.vertical[j] = True
+                    break
+
+    def _reaches(self, top: int, level: Char) -> bool:
+        """Does the column from `top` down end level with `level`?"""
+        seen, i = set(), top
+        while (nxt := self.down[i]) is not None and nxt not in seen and self.vertical[nxt]:
+            seen.add(i)
+            i = nxt
+        return abs(self.chars[i].cy - level.cy) < ALIGN * level.size
 
     def _lines(self, starts: list[int]) -> dict[int, tuple[float, float, float, float]]:
         """Line start → (left, right, bottom, top) of its line."""
@@ -145,7 +235,8 @@ class _Geometry:
     def wrap_ok(self, end: int, start: int) -> bool:
         """May the text go from the line end `end` to the line start `start`?"""
         a, b = self.chars[end], self.chars[start]
-        if self.vertical[end] != self.vertical[start] or max(a.size, b.size) > SIZES * min(a.size, b.size):
+        if (self.vertical[end] != self.vertical[start] or a.turn != b.turn
+                or max(a.size, b.size) > SIZES * min(a.size, b.size)):
             return True  # another stretch of text: not judged
         s = a.size
         vertical = self.vertical[end]
@@ -169,7 +260,8 @@ class _Geometry:
             return False  # back to a line already read, or the same line
         for c in self.starts:  # a line skipped in between
             cc = self.chars[c]
-            if (c not in (start, a_start) and self.vertical[c] == vertical and abs(cc.size - s) < 0.2 * s
+            if (c not in (start, a_start) and self.vertical[c] == vertical and cc.turn == a.turn
+                    and abs(cc.size - s) < 0.2 * s
                     and across(a) + 0.5 * s < across(cc) < across(b) - 0.5 * s
                     and along_overlap(a_start, c) and along_overlap(c, start)):
                 return False

@@ -4,10 +4,13 @@ Newsletters typeset vertically place every glyph (or short run) on its own, in w
 layout program wrote them, so the text layer reads columns, and even the pieces of one column, out
 of order (corpus/otoineppu/kouhou/*.pdf). Here the page is rebuilt from where each character sits:
 
-1. characters with their cell (origin, size, advance); a glyph printed twice at the same spot
-   (overprint) counts once; half-width runs set across a column (縦中横: "10", "1.3") are one unit;
+1. characters with their cell (origin, size, advance) in their own upright frame (a word turned
+   90° lies on a line of its frame and meets only characters of its turn); characters outside the
+   visible page are dropped; a glyph printed twice at the same spot (overprint) counts once;
+   half-width runs set across a column (縦中横: "10", "1.3") are one unit;
 2. each unit is vertical when its nearest aligned neighbour is above or below it, horizontal when
-   it is beside it; vertical units chain top to bottom into columns;
+   it is beside it (when the two are too close to call, `TIE`, the text layer's succession decides);
+   vertical units chain top to bottom into columns;
 3. furigana (a column of small characters just right of a column at least 1/0.7 times their size)
    is dropped; columns side by side (same size, overlapping heights, a column pitch apart) form a
    block, read right to left;
@@ -41,6 +44,11 @@ MIN_VERTICAL_SHARE = 0.2
 # orientation is decided by which neighbour is nearer, not by this limit).
 ALIGN = 0.35
 MAX_GAP = 0.8
+# Display type set solid (covers, mastheads) has its line pitch as close as its letter pitch: when
+# the nearest vertical and horizontal neighbours are within 0.25 of the size of each other, the
+# orientation is the one in which the text layer gives a neighbour next (corpus covers: 0–0.13
+# apart; body text at least 0.4 apart, columns 0.7 away against 0–0.3 between characters).
+TIE = 0.25
 # Units of sizes within this ratio belong to the same line or block.
 SIZE_RATIO = 1.3
 # Half-width characters set across a column (縦中横) join into one unit up to this width (in sizes)
@@ -63,11 +71,17 @@ COLUMN_OVERLAP = 0.5
 CENTRE_ABOVE_BASELINE = 0.38
 # A glyph repeated within 0.15 of its size at the same spot is an overprint.
 OVERPRINT = 0.15
+# A baseline within 0.05 rad (3°) of a quarter turn, with the glyph's up at right angles to it, is
+# that quarter turn; anything else (italic, text on a slant) is skewed and read as the layer gives it.
+MAX_TILT = 0.05
 
 
 @dataclass
 class Char:
-    """One character of the text layer: its text, its cell and the order the layer gave it."""
+    """One character of the text layer: its text, its cell and the order the layer gave it.
+
+    The cell is given in the character's own upright frame: the page turned by -90° × `turn`, so a
+    rotated word lies on a horizontal line of its frame; only characters of the same turn meet."""
 
     text: str
     index: int
@@ -75,7 +89,7 @@ class Char:
     right: float
     cy: float  # centre height, PDF coordinates (up)
     size: float
-    upright: bool = True
+    turn: int | None = 0  # quarter turns of the baseline (0 upright, 1 reads upwards…); None: skewed
     newline_before: bool = False  # the text layer started a new line before this character
 
     @property
@@ -144,14 +158,20 @@ class _Line:
         return min(u.index for u in self.units)
 
     @property
+    def turn(self) -> int | None:
+        return self.units[0].chars[0].turn
+
+    @property
     def chars(self) -> list[Char]:
         return [c for u in self.units for c in u.chars]
 
 
 def page_chars(page: pypdfium2.PdfPage) -> list[Char]:
-    """The characters of a page with their cells, overprints removed (see module)."""
+    """The characters of a page with their cells, overprints and characters off the page removed
+    (see module)."""
     textpage = page.get_textpage()
     try:
+        box = page.get_cropbox()
         out: list[Char] = []
         newline = False
         for i in range(textpage.count_chars()):
@@ -160,32 +180,50 @@ def page_chars(page: pypdfium2.PdfPage) -> list[Char]:
             if not text or text.isspace() or pdfium_c.FPDFText_IsGenerated(textpage, i) == 1:
                 newline = newline or text in ("\r", "\n")
                 continue
-            matrix = pdfium_c.FS_MATRIX()
-            pdfium_c.FPDFText_GetMatrix(textpage, i, matrix)
-            scale = max(math.hypot(matrix.a, matrix.b), math.hypot(matrix.c, matrix.d)) or 1.0
-            size = pdfium_c.FPDFText_GetFontSize(textpage, i) * scale
-            x, y = ctypes.c_double(), ctypes.c_double()
-            pdfium_c.FPDFText_GetCharOrigin(textpage, i, x, y)
-            left, _, right, _ = textpage.get_charbox(i)
-            if size <= 0:
+            char = _char(textpage, i, text, newline)
+            if char is None:
                 continue
-            wide = unicodedata.east_asian_width(text) in "WF"
-            advance = size if wide else max(right - x.value, 0.25 * size)
-            upright = abs(matrix.b) < 1e-3 and abs(matrix.c) < 1e-3
-            out.append(Char(text, i, x.value, x.value + advance, y.value + CENTRE_ABOVE_BASELINE * size, size,
-                            upright, newline))
+            left, bottom, right, top = textpage.get_charbox(i)
+            if not (box[0] <= (left + right) / 2 <= box[2] and box[1] <= (bottom + top) / 2 <= box[3]):
+                continue  # outside the visible page (slug, trimmed furniture): nobody reads it
+            out.append(char)
             newline = False
         return _drop_overprints(out)
     finally:
         textpage.close()
 
 
+def _char(textpage: pypdfium2.PdfTextPage, i: int, text: str, newline: bool) -> Char | None:
+    """Character `i` with its cell in its own upright frame (see `Char`)."""
+    matrix = pdfium_c.FS_MATRIX()
+    pdfium_c.FPDFText_GetMatrix(textpage, i, matrix)
+    scale = max(math.hypot(matrix.a, matrix.b), math.hypot(matrix.c, matrix.d)) or 1.0
+    size = pdfium_c.FPDFText_GetFontSize(textpage, i) * scale
+    if size <= 0:
+        return None
+    angle = math.atan2(matrix.b, matrix.a)
+    quarter = round(angle / (math.pi / 2))
+    skewed = abs(angle - quarter * math.pi / 2) > MAX_TILT or abs(matrix.a * matrix.c + matrix.b * matrix.d) > \
+        MAX_TILT * math.hypot(matrix.a, matrix.b) * math.hypot(matrix.c, matrix.d)
+    turn = None if skewed else quarter % 4
+    cos, sin = (1.0, 0.0) if turn is None else ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[turn]
+    x, y = ctypes.c_double(), ctypes.c_double()
+    pdfium_c.FPDFText_GetCharOrigin(textpage, i, x, y)
+    fx, fy = x.value * cos + y.value * sin, -x.value * sin + y.value * cos  # origin in the char's frame
+    left, bottom, right, top = textpage.get_charbox(i)
+    # the glyph's extent along its baseline: the farthest corner of its box, projected
+    reach = max((cx - x.value) * cos + (cy - y.value) * sin for cx in (left, right) for cy in (bottom, top))
+    wide = unicodedata.east_asian_width(text) in "WF"
+    advance = size if wide else max(reach, 0.25 * size)
+    return Char(text, i, fx, fx + advance, fy + CENTRE_ABOVE_BASELINE * size, size, turn, newline)
+
+
 def _drop_overprints(chars: list[Char]) -> list[Char]:
-    seen: dict[tuple[str, int, int], Char] = {}
+    seen: dict[tuple[str, int | None, int, int], Char] = {}
     out = []
     for c in chars:
         step = max(c.size * OVERPRINT, 0.5)
-        key = (c.text, round(c.cx / step), round(c.cy / step))
+        key = (c.text, c.turn, round(c.cx / step), round(c.cy / step))
         if key in seen:
             continue
         seen[key] = c
@@ -202,7 +240,7 @@ def _units(chars: list[Char]) -> list[_Unit]:
     units: list[_Unit] = []
     for c in sorted(chars, key=lambda c: c.index):
         last = units[-1] if units else None
-        if (last is not None and c.upright and unicodedata.east_asian_width(c.text) not in "WF"
+        if (last is not None and c.turn is not None and c.turn == last.chars[0].turn and unicodedata.east_asian_width(c.text) not in "WF"
                 and all(unicodedata.east_asian_width(x.text) not in "WF" for x in last.chars)
                 and len(last.chars) < TCY_MAX_CHARS and _same_size(c.size, last.size)
                 and abs(c.cy - last.cy) < ALIGN * c.size and -0.1 * c.size < c.left - last.chars[-1].right < 0.3 * c.size
@@ -222,29 +260,39 @@ def _neighbours(units: list[_Unit]) -> None:
     best_h: dict[int, tuple[float, _Unit]] = {}  # right-neighbour: (gap, unit)
     near_v: dict[int, float] = {}
     near_h: dict[int, float] = {}
+    seq = {id(u): k for k, u in enumerate(sorted(units, key=lambda u: u.index))}
+    layer_v: set[int] = set()  # units with a vertical neighbour next to them in the text layer
+    layer_h: set[int] = set()
 
     for a in units:
-        if not a.chars[0].upright:
+        if a.chars[0].turn is None:
             continue
         s = cell[id(a)]
         lo, hi = bisect.bisect_left(xs, a.cx - 3 * s), bisect.bisect_right(xs, a.cx + 3 * s)
         for b in order[lo:hi]:
-            if b is a or not b.chars[0].upright or not _same_size(a.size, b.size):
+            if b is a or b.chars[0].turn != a.chars[0].turn or not _same_size(a.size, b.size):
                 continue
             if abs(b.cx - a.cx) < ALIGN * s:  # same column: vertical neighbour
                 gap = abs(a.cy - b.cy) - (a.size + b.size) / 2
                 if gap < MAX_GAP * s:
                     near_v[id(a)] = min(near_v.get(id(a), math.inf), gap)
+                    if abs(seq[id(a)] - seq[id(b)]) == 1:
+                        layer_v.add(id(a))
                     if b.cy < a.cy and gap < best_v.get(id(a), (math.inf, a))[0]:
                         best_v[id(a)] = (gap, b)
             if abs(b.cy - a.cy) < ALIGN * s:  # same row: horizontal neighbour
                 gap = max(b.chars[0].left - a.chars[-1].right, a.chars[0].left - b.chars[-1].right)
                 if gap < MAX_GAP * s:
                     near_h[id(a)] = min(near_h.get(id(a), math.inf), gap)
+                    if abs(seq[id(a)] - seq[id(b)]) == 1:
+                        layer_h.add(id(a))
                     if b.cx > a.cx and gap < best_h.get(id(a), (math.inf, a))[0]:
                         best_h[id(a)] = (gap, b)
     for u in units:
-        u.vertical = near_v.get(id(u), math.inf) < near_h.get(id(u), math.inf)
+        v, h = near_v.get(id(u), math.inf), near_h.get(id(u), math.inf)
+        u.vertical = v < h
+        if abs(v - h) < TIE * cell[id(u)] and (id(u) in layer_v) != (id(u) in layer_h):
+            u.vertical = id(u) in layer_v  # too close to call: the text layer's succession decides
     # each unit links to its nearest neighbour below (right), and a unit claimed by several keeps the nearest
     taken: dict[int, tuple[float, _Unit]] = {}
     for a in sorted(units, key=lambda u: best_v.get(id(u), best_h.get(id(u), (math.inf, u)))[0]):
@@ -284,7 +332,7 @@ def _drop_ruby(lines: list[_Line]) -> list[_Line]:
     for small in lines:
         if len(small.units) > 1 or small.vertical:
             for big in lines:
-                if (big.vertical == small.vertical and small.size < RUBY_RATIO * big.size
+                if (big.vertical == small.vertical and big.turn == small.turn and small.size < RUBY_RATIO * big.size
                         and 0 < big.across - small.across < RUBY_REACH * big.size and _overlap(small, big) > 0.8):
                     ruby.add(id(small))
                     break
@@ -299,7 +347,8 @@ def _blocks(lines: list[_Line]) -> list[list[_Line]]:
         lo = bisect.bisect_right(keys, a.across + COLUMN_PITCH[0] * a.size)
         hi = bisect.bisect_left(keys, a.across + COLUMN_PITCH[1] * a.size)
         for b in by_across[lo:hi]:
-            if b.vertical == a.vertical and _same_size(a.size, b.size) and _overlap(a, b) >= COLUMN_OVERLAP:
+            if (b.vertical == a.vertical and b.turn == a.turn and _same_size(a.size, b.size)
+                    and _overlap(a, b) >= COLUMN_OVERLAP):
                 if b.prev is None or b.prev.across < a.across:
                     if b.prev is not None:
                         b.prev.next = None
