@@ -98,12 +98,12 @@ def run_search_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     cases = read_cases(args.cases)
-    if args.what not in ("fit-covered", "fit-rerank"):  # fitting reads the tune split by itself
+    if not args.what.startswith("fit-"):  # fitting reads the tune split by itself
         cases = select_split(cases, args.split)
     # a generator choice goes into the Settings (validated), not patched into a started service
     generator = args.generator if args.what in ("answers", "multiturn") else None
     overrides: dict = {}
-    if args.what in ("fit-covered", "fit-rerank"):
+    if args.what.startswith("fit-"):
         generator = "extractive"  # the models are fitted on what retrieval alone finds
     if args.what == "fit-rerank":
         overrides["rerank_model"] = Path("")  # off: features of the fused candidates, whatever model is installed
@@ -116,6 +116,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             from eval.fit_rerank import cmd_fit_rerank
 
             return cmd_fit_rerank(args, svc, cases)
+        if args.what == "fit-extract":
+            from eval.fit_extract import cmd_fit_extract
+
+            return cmd_fit_extract(args, svc, cases)
         if args.what == "search":
             return run_search_eval(args, svc, cases)
         if args.what == "answers":
@@ -133,8 +137,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check), per split")
-    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "fit-covered", "fit-rerank"),
-                   help="fit-covered / fit-rerank: refit the covered-or-not model / the reranker on the tune split")
+    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "fit-covered", "fit-rerank",
+                                        "fit-extract"),
+                   help="fit-covered / fit-rerank / fit-extract: refit the covered-or-not model / the reranker / the "
+                        "extractive answer length on the tune split")
     p.add_argument("cases")
     p.add_argument("--modes", default=",".join(MODES), help="search modes (sparse = BM25 baseline)")
     p.add_argument("--generator", choices=("auto", "extractive", "local", "openai"),

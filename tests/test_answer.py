@@ -161,3 +161,12 @@ def test_a_question_about_where_something_is_written_gets_document_section_and_p
 def test_a_question_that_is_not_about_where_gets_no_location_line(svc):
     a = svc.ask("地域福祉計画の計画期間はいつまでですか")
     assert not a.abstained and "に記載があります。" not in a.text.splitlines()[0]
+
+
+def test_an_answer_may_quote_one_more_sentence_for_each_further_thing_asked():
+    from assistant.answer import MAX_SENTENCES, MOST_SENTENCES, asked_parts, sentences_for
+
+    assert asked_parts("計画期間を教えてください") == 1  # no interrogative: one thing
+    assert asked_parts("何人を採用して、そのうち女性は何人でしたか") == 2
+    assert sentences_for("計画期間はいつまでですか") == MAX_SENTENCES
+    assert sentences_for("いつ、どこで、何を、誰が、どのように、いくらで") == MOST_SENTENCES
