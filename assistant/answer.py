@@ -19,7 +19,7 @@ from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage
 from assistant.prompts import build_messages, translation_messages
 from assistant.text.english import japanese_terms
 from assistant.text.facts import Fact, canonical_tokens, compare_facts, extract_facts
-from assistant.text.issuers import NATIONAL
+from assistant.text.issuers import NATIONAL, asked_issuer
 from assistant.text.layout import BULLET, heading_style
 from assistant.text.roles import compare_roles, extract_roles
 from assistant.text.sentences import SENTENCE_BOUNDARY, split_sentences
@@ -147,7 +147,7 @@ class AnswerEngine:
 
     # ------------------------------------------------------------------ evidence
     def gather(self, question: str, history: list[dict] | None, filters: SearchFilters | None) -> Evidence:
-        query = retrieval_query(question, history)
+        query = self.keep_issuer(retrieval_query(question, history), history)
         translated, translated_by = self._translation(query) if is_english(question) else ("", "")
         by_meaning = not translated or (translated_by == "dictionary" and DICTIONARY_DENSE_RANK)
         passages = self.search(f"{translated} {query}".strip(), k=self.k, filters=filters)
@@ -184,6 +184,18 @@ class AnswerEngine:
             strength = max(strength, max((sc for sc, _, _ in scored), default=0.0))
         scored.sort(key=lambda x: -x[0])
         return Evidence(question, passages, terms, strength, scored, translated, translated_by)
+
+    def keep_issuer(self, query: str, history: list[dict] | None) -> str:
+        """A conversation about one municipality stays with it: a question that names no issuer is searched
+        with the last municipality (or the state) an earlier question of the conversation named."""
+        if not history or asked_issuer(self.tokenizer, query).names:
+            return query
+        for turn in reversed(history):
+            if turn.get("role") == "user" and turn.get("content"):
+                names = asked_issuer(self.tokenizer, str(turn["content"])).names
+                if names:
+                    return f"{' '.join(names)} {query}"
+        return query
 
     def translate(self, question: str) -> str:
         """English → Japanese search query: the configured LLM's translation when there is a model and

@@ -170,3 +170,13 @@ def test_an_answer_may_quote_one_more_sentence_for_each_further_thing_asked():
     assert asked_parts("何人を採用して、そのうち女性は何人でしたか") == 2
     assert sentences_for("計画期間はいつまでですか") == MAX_SENTENCES
     assert sentences_for("いつ、どこで、何を、誰が、どのように、いくらで") == MOST_SENTENCES
+
+
+def test_a_conversation_about_one_municipality_stays_with_it(svc):
+    engine = svc.engine
+    history = [{"role": "user", "content": "佐久市の総合計画の計画期間は？"}, {"role": "assistant", "content": "…"},
+               {"role": "user", "content": "基本理念は何ですか"}, {"role": "assistant", "content": "…"}]
+    assert engine.keep_issuer("人口の目標はどれくらいに設定されていますか", history).startswith("佐久市 ")
+    assert engine.keep_issuer("音威子府村の人口の目標は", history) == "音威子府村の人口の目標は"  # changed by the user
+    assert engine.keep_issuer("人口の目標は", None) == "人口の目標は"
+    assert engine.keep_issuer("人口の目標は", history[2:]) == "人口の目標は"  # nobody named
