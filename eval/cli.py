@@ -116,6 +116,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             from eval.fit_rerank import cmd_fit_rerank
 
             return cmd_fit_rerank(args, svc, cases)
+        if args.what == "fit-subject":
+            from eval.fit_subject import cmd_fit_subject
+
+            return cmd_fit_subject(args, svc, cases)
         if args.what == "fit-extract":
             from eval.fit_extract import cmd_fit_extract
 
@@ -138,9 +142,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check), per split")
     p.add_argument("what", choices=("search", "answers", "multiturn", "check", "fit-covered", "fit-rerank",
-                                        "fit-extract"),
-                   help="fit-covered / fit-rerank / fit-extract: refit the covered-or-not model / the reranker / the "
-                        "extractive answer length on the tune split")
+                                        "fit-extract", "fit-subject"),
+                   help="fit-covered / fit-rerank / fit-extract / fit-subject: refit the covered-or-not model / the "
+                        "reranker / the extractive answer length / the draft check's same-subject model on the tune split")
     p.add_argument("cases")
     p.add_argument("--modes", default=",".join(MODES), help="search modes (sparse = BM25 baseline)")
     p.add_argument("--generator", choices=("auto", "extractive", "local", "openai"),

@@ -21,12 +21,12 @@ import numpy as np
 
 from assistant.answer import is_english
 from assistant.covered import FEATURES, MODEL_PATH, features
+from eval import logistic
 from eval.metrics import split_of
 
 MAX_FALSE_NOT_COVERED = 0.10  # "not covered" said wrongly on at most this share of answerable questions
 L2 = 1.0  # ridge penalty on the standardised weights; 0.3–3 gave the same operating point on tune
 FOLDS = 5
-STEPS, RATE = 3000, 0.1
 # Monotone in what should only ever help or hurt: more of the question covered never makes an answer
 # less likely (+1), a missing place or word never more likely (-1); margins and sizes are free (0).
 # Without these signs the fit learns from `tune`'s near misses (a year the documents do not give,
@@ -42,22 +42,7 @@ SIGNS = {"strength": 1, "best_sentence": 1, "union_cover": 1, "best_sentence_cov
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """Weighted, L2-penalised logistic regression by projected gradient descent (the SIGNS kept)."""
-    sign = np.array([SIGNS.get(f, 0) for f in FEATURES])
-    w, b = np.zeros(x.shape[1]), 0.0
-    weight = np.where(y == 1, len(y) / (2 * max(y.sum(), 1)), len(y) / (2 * max((1 - y).sum(), 1)))
-    for _ in range(STEPS):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        g = weight * (p - y)
-        w -= RATE * (x.T @ g / len(y) + L2 * w / len(y))
-        w = np.where(sign * w < 0, 0.0, w)
-        b -= RATE * g.mean()
-    return w, b
-
-
-def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    return mean, np.where(scale > 1e-9, scale, 1.0)
+    return logistic.fit(x, y, np.array([SIGNS.get(f, 0) for f in FEATURES]), L2)
 
 
 def cross_validated(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -66,7 +51,7 @@ def cross_validated(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.zeros(len(y))
     for k in range(FOLDS):
         train = folds != k
-        mean, scale = _standardise(x[train])
+        mean, scale = logistic.standardise(x[train])
         w, b = _fit((x[train] - mean) / scale, y[train])
         out[~train] = 1 / (1 + np.exp(-(((x[~train] - mean) / scale) @ w + b)))
     return out
@@ -99,7 +84,7 @@ def cmd_fit_covered(args: argparse.Namespace, svc, cases: list[dict]) -> int:
     off_topic = np.any([x[:, FEATURES.index(f)] < v for f, v in floors.items()], axis=0)
     p_cv = np.where(off_topic, 0.0, cross_validated(x, y))
     threshold = operating_point(p_cv, y)
-    mean, scale = _standardise(x)
+    mean, scale = logistic.standardise(x)
     w, b = _fit((x - mean) / scale, y)
     p_fit = np.where(off_topic, 0.0, 1 / (1 + np.exp(-(((x - mean) / scale) @ w + b))))
     model: dict[str, Any] = {

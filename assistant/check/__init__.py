@@ -1,7 +1,8 @@
 """The draft check: statements of a draft judged against the indexed documents.
 
-statements (draft → statements) · values (what a statement states) · compare (values against
-values) · judge (one statement's verdict) · draft (the loop, reverse gaps) · report (CSV, Markdown).
+statements (draft → statements) · candidates (passages → sentences, list items, table rows) · subject
+(the fitted same-subject score, subject_model.json) · values (what a statement states) · compare (values
+against values) · judge (one statement's verdict) · draft (the loop, reverse gaps) · report (CSV, Markdown).
 """
 
 from assistant.check.draft import check_draft, find_gaps, search_filters

@@ -1,6 +1,9 @@
 """A statement's values against a sentence's: which are the same, which differ, which are not
 stated there. Figures are compared only with figures that measure the same thing (same kind and
-unit, a subject the statement names), one to one.
+unit, a subject the statement names, and the same role: a target with a target, a figure as it
+stands with one, a base year (2013年度比) with a base year), one to one; a figure the statement
+gives as approximate (約12.5万人) is the same at the precision it is written in. A sentence that restates the statement must also name the same
+actor in each slot (`differing_actors`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from assistant.text.roles import Role, compare_roles, holders_equal
 from assistant.text.wordlists import SUBJECT_NOISE
 
 _KANJI, _KATA = KANJI, KATAKANA
+_APPROX_BEFORE = re.compile(r"(?:約|およそ|概ね|おおむね|ほぼ)\s*$")
+_APPROX_AFTER = re.compile(r"^\s*(?:程度|ほど|余り|あまり|強|弱|前後)")
+_FIGURE = re.compile(r"\d+(?:,\d{3})*(?:\.(?P<dec>\d+))?")
+APPROX_KINDS = {"quantity", "percent", "points", "number"}
+APPROX_REACH = 4  # characters around a figure searched for 約 / 程度
 FOREIGN_SUBJECT_SHARE = 0.5  # a figure's subject shares fewer of its bigrams with the statement: another subject
 UNSTATED_DISTANCE = 100  # the distance of a period end that one side leaves open
 
@@ -120,6 +128,29 @@ def _part(fact: Fact, label: str) -> str:
     return fact.surface
 
 
+def rounded_equal(f: Fact, g: Fact, text: str) -> bool:
+    """The same value, or — for a figure `text` gives as approximate (約12.5万人, 3割程度) — the same at
+    the precision it is written in (124,820人 is 約12.5万人; 31.2% is 約3割)."""
+    if values_equal(f, g):
+        return True
+    if f.kind not in APPROX_KINDS or not compatible(f, g) or isinstance(f.value, tuple) or isinstance(g.value, tuple):
+        return False
+    if not (_APPROX_BEFORE.search(text[max(0, f.start - APPROX_REACH) : f.start])
+            or _APPROX_AFTER.match(text[f.end : f.end + APPROX_REACH])):
+        return False
+    m = _FIGURE.search(f.surface.translate(_FULLWIDTH))
+    digits = m[0].replace(",", "") if m else ""
+    written = float(digits) if digits else 0.0
+    if not m or not written:
+        return False
+    # the last digit written: 12.5 → 0.1, 300 → 100 (in the figure's own unit, then scaled to its value)
+    step = 10.0 ** -len(m["dec"]) if m["dec"] else 10.0 ** (len(digits) - len(digits.rstrip("0")))
+    return abs(float(f.value) - float(g.value)) <= step / 2 * abs(float(f.value) / written) + 1e-9
+
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９，．", "0123456789,.")
+
+
 def _linked(f: Fact, g: Fact) -> bool:
     """Both figures are said of a named subject, and the subjects share a word (facts.py's test)."""
     return bool(f.subject and g.subject) and bool(compare_facts([f], [g]))
@@ -134,6 +165,10 @@ def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> l
             continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
         if draft.per_year(f) != sentence.per_year(g):
             continue  # 毎年度600人 is a rate, 12,000人 a total
+        if f.kind in APPROX_KINDS and draft.is_target(f) != sentence.is_target(g):
+            continue  # a target (2035年度までに40%削減) is not compared with a figure as it stands (15.1%削減)
+        if f.kind == "year" and draft.is_base(f) != sentence.is_base(g):
+            continue  # a base year (2013年度比) is compared with a base year, not with a target year
         # facts.py pairs figures whose subjects share a word; a figure whose subject the statement
         # names too (「設置地区数９地区」 for 「…８地区に設置」) is the same measure as well
         if id(g) in paired or (f.kind in STRONG | {"date"} and not _foreign_subject(g, draft_plain)):
@@ -162,7 +197,7 @@ def compare_values(
     used: set[int] = set()
     equal: dict[int, Fact] = {}
     for f in facts:
-        match = next((g for g in candidates[id(f)] if id(g) not in used and values_equal(f, g)), None)
+        match = next((g for g in candidates[id(f)] if id(g) not in used and rounded_equal(f, g, draft.text)), None)
         if match is not None:
             equal[id(f)] = match
             used.add(id(match))
@@ -233,6 +268,60 @@ def compare_values(
             c.strong_differ += 1
     return c
 
+
+
+# who acts, in any municipality's wording: departments (課・係・室・局・部・担当), bodies (委員会・審議会・
+# 協議会・会議・部会・事務局), office holders (…長, 委員, 知事)
+_ACTOR_END = re.compile(r"(?:[課係室局部]|担当|所管|事務局|会|会議|委員|長|知事)$")
+# a name: kanji, katakana, letters, digits, and kana that are not particles (健康づくり課, 指名する委員)
+_NAME_RUN = re.compile(rf"[{_KANJI}{_KATA}A-Za-z0-9ぁ-ゖ]+")
+_PARTICLES = re.compile(r"[はがをにへとでのもやか]")
+SLOT_CONTEXT = 3  # characters after an actor that mark its slot in both texts (「へ報告」「と連携」「がその」)
+
+
+def _names(text: str) -> list[tuple[int, int]]:
+    """The spans of the names in `text`: runs of name characters cut at particles."""
+    spans = []
+    for m in _NAME_RUN.finditer(text):
+        start = m.start()
+        for p in _PARTICLES.finditer(text, m.start(), m.end()):
+            if p.start() > start:
+                spans.append((start, p.start()))
+            start = p.end()
+        if start < m.end():
+            spans.append((start, m.end()))
+    return spans
+
+
+def differing_actors(draft_plain: str, sentence_plain: str) -> list[tuple[str, str]]:
+    """(draft's actor, sentence's actor) where a sentence names another actor in the same slot — the
+    words after the actor are the same: 「地域福祉課へ報告し」 ⇔ 「健康づくり課へ報告し」, 「副町長が会務を代理
+    する」 ⇔ 「会長の指名する委員が会務を代理する」."""
+    out: list[tuple[str, str]] = []
+    theirs_spans = {end: (start, end) for start, end in _names(sentence_plain)}
+    for start, end in _names(draft_plain):
+        mine, slot = draft_plain[start:end], draft_plain[end : end + SLOT_CONTEXT]
+        if len(slot) < SLOT_CONTEXT or not _ACTOR_END.search(mine) or mine in sentence_plain:
+            continue
+        at = sentence_plain.find(slot)
+        while at >= 0:
+            span = theirs_spans.get(at)
+            theirs = sentence_plain[span[0] : span[1]] if span else ""
+            if theirs and _ACTOR_END.search(theirs) and theirs not in draft_plain and not holders_equal(mine, theirs):
+                out.append((mine, theirs))
+                break
+            at = sentence_plain.find(slot, at + 1)
+    return out
+
+
+def compare_actors(c: Comparison, draft_plain: str, sentence_plain: str) -> None:
+    """Add to `c` the actors a restating sentence names differently (`differing_actors`)."""
+    for mine, theirs in differing_actors(draft_plain, sentence_plain):
+        key = ("actor", mine)
+        if key not in c.differ_keys:
+            c.differ.append(("担当・役割", mine, theirs))
+            c.differ_keys.append(key)
+            c.strong_differ += 1
 
 
 def _first_per_role(pairs: list[tuple[Role, Role, bool]]) -> list[tuple[Role, Role, bool]]:

@@ -1,9 +1,9 @@
 """The draft loop: every statement of a draft, its evidence retrieved and judged, and the targets
 of the plans the draft relies on that it never mentions (reverse gaps).
 
-Evidence is searched with BM25 first (cheap, and best for statements full of figures, whose dense
-ranking favours number tables), then with the hybrid search too unless BM25 already gives a clear
-verdict (DECISIVE).
+Evidence is searched with BM25 (best for statements full of figures, whose dense ranking favours
+number tables) and with the hybrid search (the answers' ranking); the candidates of both are
+scored by the fitted same-subject model (`check.subject`) and judged (`check.judge`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
-from assistant.check.judge import DECISIVE, judge
+from assistant.check.judge import judge
 from assistant.check.report import CheckReport, Gap, StatementResult
 from assistant.check.statements import Statement, split_statements
+from assistant.check.subject import MODEL_PATH, SubjectModel
 from assistant.check.values import STRONG, subject_tokens, values_of
 from assistant.errors import BadRequest
 from assistant.evidence import TermStatistics, WordWeights
@@ -32,6 +35,7 @@ GAP_COVERED = 0.6  # a document's target counts as mentioned when a statement co
 GAP_SOURCE_SHARE = 5  # a plan the draft relies on is cited by at least 1/this of the top plan's count …
 GAP_SOURCE_MIN = 2  # … and at least this often
 GAP_PASSAGES = 60  # passages searched for targets per relied-on plan
+SEARCH_MODES: tuple[Mode, ...] = ("sparse", "hybrid")
 
 ProgressFn = Callable[[int, int], None]
 
@@ -71,21 +75,35 @@ def search_filters(svc: Documents, against: str, exclude_docs: list[str] | None)
     return SearchFilters(doc_ids=ids)
 
 
-def _judge_retrieved(
-    svc: Documents, st: Statement, k: int, filters: SearchFilters, words: WordWeights, cache: dict
-) -> StatementResult:
-    """BM25 first (cheap, and best for statements full of figures, whose dense ranking favours
-    number tables); the hybrid search too unless BM25 already gives a clear verdict."""
-    if len(plain(st.text)) < 2:
-        return judge(st, [], words, cache)
+def retrieve(svc: Documents, st: Statement, k: int, filters: SearchFilters) -> tuple[list[Passage], list[int]]:
+    """The statement's passages from BM25 (best for statements full of figures, whose dense ranking
+    favours number tables) and from the hybrid search, each with its better rank of the two."""
     query = st.text[: svc.max_query_chars]
-    passages = svc.search(query, k, filters, mode="sparse")
-    result = judge(st, passages, words, cache)
-    if result.verdict in ("consistent", "conflict") and result.evidence[0].coverage >= DECISIVE:
-        return result
-    seen = {(p.doc_id, p.chunk_no) for p in passages}
-    passages += [p for p in svc.search(query, k, filters) if (p.doc_id, p.chunk_no) not in seen]
-    return judge(st, passages, words, cache)
+    ranks: dict[tuple[str, int], int] = {}
+    found: dict[tuple[str, int], Passage] = {}
+    for mode in SEARCH_MODES:
+        for rank, p in enumerate(svc.search(query, k, filters, mode=mode)):
+            key = (p.doc_id, p.chunk_no)
+            found.setdefault(key, p)
+            ranks[key] = min(rank, ranks.get(key, rank))
+    order = sorted(found, key=lambda key: ranks[key])
+    return [found[key] for key in order], [ranks[key] for key in order]
+
+
+def _judge_retrieved(
+    svc: Documents, st: Statement, k: int, filters: SearchFilters, words: WordWeights, cache: dict,
+    model: SubjectModel,
+) -> StatementResult:
+    if len(plain(st.text)) < 2:
+        return judge(st, [], words, cache, model)
+    passages, ranks = retrieve(svc, st, k, filters)
+    return judge(st, passages, words, cache, model, ranks)
+
+
+@lru_cache(maxsize=4)
+def subject_model(path: Path = MODEL_PATH) -> SubjectModel:
+    """The fitted same-subject model (read once per path)."""
+    return SubjectModel.load(path)
 
 
 def check_draft(
@@ -111,12 +129,13 @@ def check_draft(
         raise BadRequest("原案から確認できる文が見つかりませんでした。本文を確認してください。")
     words = WordWeights(svc.tokenizer, svc.term_stats)
     cache: dict = {}
+    model = subject_model()
     results: list[StatementResult] = []
     relied_on: Counter[str] = Counter()
     total = len(statements)
     for start in range(0, total, max(1, batch_size)):
         for st in statements[start : start + batch_size]:
-            result = _judge_retrieved(svc, st, k, filters, words, cache)
+            result = _judge_retrieved(svc, st, k, filters, words, cache, model)
             results.append(result)
             if result.verdict in ("consistent", "conflict"):
                 relied_on[result.evidence[0].passage.doc_id] += 1
