@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import tempfile
 import time
@@ -14,6 +15,9 @@ import numpy as np
 
 SAMPLE_QA = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "sample_qa.jsonl"
 DEV_QA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_qa.jsonl"  # questions of the load test
+# statements of the draft-check benchmark over an indexed corpus: all different, so caches do not flatter it
+DEV_DRAFTS = DEV_QA.with_name("dev_draft_check.jsonl")
+CHECK_STATEMENTS = 100
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -105,6 +109,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from eval.bench_answers import run_answer_bench
 
         run_answer_bench(args, what)
+    if "check" in what:
+        bench_check_corpus(args)
     if "load" in what:
         bench_load(args)
     return 0
@@ -126,6 +132,27 @@ def bench_ingest_cmd(args: argparse.Namespace) -> None:
         cache = Settings().vector_cache or (own if own.exists() else None)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         print(format_report(bench_ingest(corpus, Settings(data_dir=Path(tmp), vector_cache=cache))))
+
+
+def bench_check_corpus(args: argparse.Namespace) -> None:
+    """One draft of `CHECK_STATEMENTS` different statements (the development drafts) checked against the
+    indexed `--data-dir`, as staff would paste it: every statement searched, judged and explained."""
+    from assistant.config import Settings
+    from assistant.service import PlanAssistant
+
+    data_dir = Path(args.data_dir or "data")
+    if not (data_dir / "registry.sqlite").exists() or not DEV_DRAFTS.exists():
+        print(f"check over the corpus: needs an indexed data directory ({data_dir}) and {DEV_DRAFTS}; skipped")
+        return
+    drafts = [json.loads(x)["draft"] for x in DEV_DRAFTS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    statements = list(dict.fromkeys(d.strip() for d in drafts))[:CHECK_STATEMENTS]
+    with PlanAssistant(Settings(data_dir=data_dir, generator="extractive")) as svc:
+        t0 = time.perf_counter()
+        report = svc.check("\n".join(statements), "all")
+        took = time.perf_counter() - t0
+    n = len(report.to_dict()["statements"])
+    print(f"draft check over {data_dir}: {len(statements)} different drafts ({n} statements) in {took:.1f} s "
+          f"({n / took:.1f} statements/s, {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB peak)")
 
 
 def bench_load(args: argparse.Namespace) -> None:
