@@ -5,6 +5,8 @@ BM25 alone hit@1 .71 / hit@5 .94 / MRR .81; dense alone .35 / .59 / .44. Qdrant'
 with the dense list weighted down to 0.01, reorders BM25's top ranks and lost (hit@1 .53,
 hit@5 .88) because rank gaps near the top are tiny; min-max normalised scores summed with the
 dense list at weight 0.25 gave hit@1 .88 / hit@5 .94 / MRR .90. RRF stays available (`rrf`).
+The best fused candidates are then re-ordered by the fitted reranker (`assistant.rerank`), which
+keeps each list's own score (`Candidate`) as evidence; figures in the README's Evaluation section.
 """
 
 from __future__ import annotations
