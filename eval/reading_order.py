@@ -31,6 +31,10 @@ found on corpus/otoineppu/kouhou, none of them naming a word or a page):
 - a justified column (均等割り: 「九　月」 spread to the length of 「令和二年」 beside it) is read down
   like any column, although its characters are further apart than `REACH`.
 - characters outside the visible page (`vertical.page_chars`) are not on the page.
+- one character whose NFKC form is several (㈱ → "(株)", ㎡ → "m2"): the ingester's text holds the
+  several, the page the one; such a run of the text is that one character (`_tokens`). Matched
+  character by character, "㈱佐藤組" counted two pairs out of order, as "(" and ")" were looked
+  for among the page's other brackets.
 
 A page **reads in order** when at least `IN_ORDER` of its judged pairs are in order.
 
@@ -278,6 +282,20 @@ class _Geometry:
         return i
 
 
+def _tokens(text: str, where: dict[str, list[int]]) -> list[str]:
+    """The text's characters, except that a run spelling the NFKC form of one character of the
+    page (㈱ → "(株)", ㎡ → "m2") is that character: the ingester normalises the text, the page
+    still holds the one glyph (longest run first)."""
+    several = sorted((k for k in where if len(k) > 1), key=len, reverse=True)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        token = next((k for k in several if text.startswith(k, i)), text[i])
+        out.append(token)
+        i += len(token)
+    return out
+
+
 def score_page(chars: list[Char], text: str, page: int = 0) -> PageOrder:
     """The order check of one page's text against its characters (see module)."""
     geometry = _Geometry(chars)
@@ -289,7 +307,7 @@ def score_page(chars: list[Char], text: str, page: int = 0) -> PageOrder:
     pairs = in_order = sentences = whole = 0
     current: set[int] = set()
     sentence_ok = True
-    for ch in _key(text):
+    for ch in _tokens(_key(text), where):
         if ch.isspace() or ch not in where:
             continue
         here = set(where[ch])

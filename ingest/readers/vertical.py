@@ -29,7 +29,9 @@ import ctypes
 import math
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
+import numpy as np
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 
@@ -44,13 +46,20 @@ MIN_VERTICAL_SHARE = 0.2
 # orientation is decided by which neighbour is nearer, not by this limit).
 ALIGN = 0.35
 MAX_GAP = 0.8
+# Neighbours are looked for among the units whose centres are within 3 cells across the page.
+REACH = 3.0
+# Unit pairs are compared this many at a time (bounds the memory of `_neighbours`: ~100 MB).
+PAIR_CHUNK = 1_000_000
 # Display type set solid (covers, mastheads) has its line pitch as close as its letter pitch: when
 # the nearest vertical and horizontal neighbours are within 0.25 of the size of each other, the
 # orientation is the one in which the text layer gives a neighbour next (corpus covers: 0–0.13
 # apart; body text at least 0.4 apart, columns 0.7 away against 0–0.3 between characters).
 TIE = 0.25
-# Units of sizes within this ratio belong to the same line or block.
-SIZE_RATIO = 1.3
+# Units of sizes within 1.3 of each other belong to the same line or block; the slack of 0.001 keeps
+# sizes set exactly 1.3 apart together: 2.5 mm and 3.25 mm type (7.0866 and 9.2126 pt, a percentage
+# beside its amount in the tables of corpus/otoineppu/kouhou) come out 1.3000028 apart in pdfium's
+# single-precision sizes, and split one table row into two lines read column by column.
+SIZE_RATIO = 1.301
 # Half-width characters set across a column (縦中横) join into one unit up to this width (in sizes)
 # and this many characters: "2020", "10", and "1.3", which is 1.4 sizes wide in the corpus fonts.
 TCY_MAX_WIDTH = 1.6
@@ -129,39 +138,40 @@ class _Unit:
 
 @dataclass
 class _Line:
-    """A column (vertical: units top to bottom) or a line (horizontal: left to right)."""
+    """A column (vertical: units top to bottom) or a line (horizontal: left to right); its units
+    are fixed once made, so its measures are computed once."""
 
     units: list[_Unit]
     vertical: bool
     prev: _Line | None = None  # the line before it in its block
     next: _Line | None = None
 
-    @property
+    @cached_property
     def size(self) -> float:
         sizes = sorted(u.size for u in self.units)
         return sizes[len(sizes) // 2]
 
-    @property
+    @cached_property
     def across(self) -> float:
         """Position across lines, growing in reading order (columns right to left, lines downwards)."""
         return -sum(u.cx if self.vertical else u.cy for u in self.units) / len(self.units)
 
-    @property
+    @cached_property
     def span(self) -> tuple[float, float]:
         """(start, end) along the line, growing in reading order."""
         if self.vertical:
             return -max(u.cy + u.size / 2 for u in self.units), -min(u.cy - u.size / 2 for u in self.units)
         return min(u.chars[0].left for u in self.units), max(u.chars[-1].right for u in self.units)
 
-    @property
+    @cached_property
     def index(self) -> int:
         return min(u.index for u in self.units)
 
-    @property
+    @cached_property
     def turn(self) -> int | None:
         return self.units[0].chars[0].turn
 
-    @property
+    @cached_property
     def chars(self) -> list[Char]:
         return [c for u in self.units for c in u.chars]
 
@@ -172,18 +182,20 @@ def page_chars(page: pypdfium2.PdfPage) -> list[Char]:
     textpage = page.get_textpage()
     try:
         box = page.get_cropbox()
+        reader = _CharReader(textpage)
         out: list[Char] = []
         newline = False
+        raw = textpage.raw
         for i in range(textpage.count_chars()):
-            code = pdfium_c.FPDFText_GetUnicode(textpage, i)
+            code = pdfium_c.FPDFText_GetUnicode(raw, i)
             text = chr(code) if code else ""
-            if not text or text.isspace() or pdfium_c.FPDFText_IsGenerated(textpage, i) == 1:
+            if not text or text.isspace() or pdfium_c.FPDFText_IsGenerated(raw, i) == 1:
                 newline = newline or text in ("\r", "\n")
                 continue
-            char = _char(textpage, i, text, newline)
-            if char is None:
+            found = reader.char(i, text, newline)
+            if found is None:
                 continue
-            left, bottom, right, top = textpage.get_charbox(i)
+            char, (left, bottom, right, top) = found
             if not (box[0] <= (left + right) / 2 <= box[2] and box[1] <= (bottom + top) / 2 <= box[3]):
                 continue  # outside the visible page (slug, trimmed furniture): nobody reads it
             out.append(char)
@@ -193,29 +205,48 @@ def page_chars(page: pypdfium2.PdfPage) -> list[Char]:
         textpage.close()
 
 
-def _char(textpage: pypdfium2.PdfTextPage, i: int, text: str, newline: bool) -> Char | None:
-    """Character `i` with its cell in its own upright frame (see `Char`)."""
-    matrix = pdfium_c.FS_MATRIX()
-    pdfium_c.FPDFText_GetMatrix(textpage, i, matrix)
-    scale = max(math.hypot(matrix.a, matrix.b), math.hypot(matrix.c, matrix.d)) or 1.0
-    size = pdfium_c.FPDFText_GetFontSize(textpage, i) * scale
-    if size <= 0:
-        return None
-    angle = math.atan2(matrix.b, matrix.a)
-    quarter = round(angle / (math.pi / 2))
-    skewed = abs(angle - quarter * math.pi / 2) > MAX_TILT or abs(matrix.a * matrix.c + matrix.b * matrix.d) > \
-        MAX_TILT * math.hypot(matrix.a, matrix.b) * math.hypot(matrix.c, matrix.d)
-    turn = None if skewed else quarter % 4
-    cos, sin = (1.0, 0.0) if turn is None else ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[turn]
-    x, y = ctypes.c_double(), ctypes.c_double()
-    pdfium_c.FPDFText_GetCharOrigin(textpage, i, x, y)
-    fx, fy = x.value * cos + y.value * sin, -x.value * sin + y.value * cos  # origin in the char's frame
-    left, bottom, right, top = textpage.get_charbox(i)
-    # the glyph's extent along its baseline: the farthest corner of its box, projected
-    reach = max((cx - x.value) * cos + (cy - y.value) * sin for cx in (left, right) for cy in (bottom, top))
-    wide = unicodedata.east_asian_width(text) in "WF"
-    advance = size if wide else max(reach, 0.25 * size)
-    return Char(text, i, fx, fx + advance, fy + CENTRE_ABOVE_BASELINE * size, size, turn, newline)
+class _CharReader:
+    """Reads characters off one text page through pdfium, reusing its out-parameters (a page
+    has thousands of characters; the calls are most of the cost of `page_chars`)."""
+
+    def __init__(self, textpage: pypdfium2.PdfTextPage) -> None:
+        self.raw = textpage.raw
+        self.matrix = pdfium_c.FS_MATRIX()
+        self.x, self.y = ctypes.c_double(), ctypes.c_double()
+        self.box = [ctypes.c_double() for _ in range(4)]
+
+    def charbox(self, i: int) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) of character `i`'s glyph, as `PdfTextPage.get_charbox`."""
+        left, right, bottom, top = self.box
+        if not pdfium_c.FPDFText_GetCharBox(self.raw, i, left, right, bottom, top):
+            raise pypdfium2.PdfiumError("Failed to get charbox.")
+        return left.value, bottom.value, right.value, top.value
+
+    def char(self, i: int, text: str, newline: bool) -> tuple[Char, tuple[float, float, float, float]] | None:
+        """Character `i` with its cell in its own upright frame (see `Char`), and its glyph box."""
+        matrix = self.matrix
+        pdfium_c.FPDFText_GetMatrix(self.raw, i, matrix)
+        a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
+        scale = max(math.hypot(a, b), math.hypot(c, d)) or 1.0
+        size = pdfium_c.FPDFText_GetFontSize(self.raw, i) * scale
+        if size <= 0:
+            return None
+        angle = math.atan2(b, a)
+        quarter = round(angle / (math.pi / 2))
+        skewed = abs(angle - quarter * math.pi / 2) > MAX_TILT or abs(a * c + b * d) > \
+            MAX_TILT * math.hypot(a, b) * math.hypot(c, d)
+        turn = None if skewed else quarter % 4
+        cos, sin = (1.0, 0.0) if turn is None else ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[turn]
+        pdfium_c.FPDFText_GetCharOrigin(self.raw, i, self.x, self.y)
+        x, y = self.x.value, self.y.value
+        fx, fy = x * cos + y * sin, -x * sin + y * cos  # origin in the char's frame
+        box = self.charbox(i)
+        left, bottom, right, top = box
+        # the glyph's extent along its baseline: the farthest corner of its box, projected
+        reach = max((cx - x) * cos + (cy - y) * sin for cx in (left, right) for cy in (bottom, top))
+        wide = unicodedata.east_asian_width(text) in "WF"
+        advance = size if wide else max(reach, 0.25 * size)
+        return Char(text, i, fx, fx + advance, fy + CENTRE_ABOVE_BASELINE * size, size, turn, newline), box
 
 
 def _drop_overprints(chars: list[Char]) -> list[Char]:
@@ -252,61 +283,87 @@ def _units(chars: list[Char]) -> list[_Unit]:
 
 
 def _neighbours(units: list[_Unit]) -> None:
-    """Decide each unit's orientation and chain the vertical ones (above/below)."""
-    cell = {id(u): max(u.size, 1.0) for u in units}
-    order = sorted(units, key=lambda u: u.cx)
-    xs = [u.cx for u in order]
-    best_v: dict[int, tuple[float, _Unit]] = {}  # below-neighbour: (gap, unit)
-    best_h: dict[int, tuple[float, _Unit]] = {}  # right-neighbour: (gap, unit)
-    near_v: dict[int, float] = {}
-    near_h: dict[int, float] = {}
-    seq = {id(u): k for k, u in enumerate(sorted(units, key=lambda u: u.index))}
-    layer_v: set[int] = set()  # units with a vertical neighbour next to them in the text layer
-    layer_h: set[int] = set()
+    """Decide each unit's orientation and chain the vertical ones (above/below).
 
-    for a in units:
-        if a.chars[0].turn is None:
-            continue
-        s = cell[id(a)]
-        lo, hi = bisect.bisect_left(xs, a.cx - 3 * s), bisect.bisect_right(xs, a.cx + 3 * s)
-        for b in order[lo:hi]:
-            if b is a or b.chars[0].turn != a.chars[0].turn or not _same_size(a.size, b.size):
-                continue
-            if abs(b.cx - a.cx) < ALIGN * s:  # same column: vertical neighbour
-                gap = abs(a.cy - b.cy) - (a.size + b.size) / 2
-                if gap < MAX_GAP * s:
-                    near_v[id(a)] = min(near_v.get(id(a), math.inf), gap)
-                    if abs(seq[id(a)] - seq[id(b)]) == 1:
-                        layer_v.add(id(a))
-                    if b.cy < a.cy and gap < best_v.get(id(a), (math.inf, a))[0]:
-                        best_v[id(a)] = (gap, b)
-            if abs(b.cy - a.cy) < ALIGN * s:  # same row: horizontal neighbour
-                gap = max(b.chars[0].left - a.chars[-1].right, a.chars[0].left - b.chars[-1].right)
-                if gap < MAX_GAP * s:
-                    near_h[id(a)] = min(near_h.get(id(a), math.inf), gap)
-                    if abs(seq[id(a)] - seq[id(b)]) == 1:
-                        layer_h.add(id(a))
-                    if b.cx > a.cx and gap < best_h.get(id(a), (math.inf, a))[0]:
-                        best_h[id(a)] = (gap, b)
-    for u in units:
-        v, h = near_v.get(id(u), math.inf), near_h.get(id(u), math.inf)
+    Every unit is compared with the units of its turn and size whose centres lie within `REACH`
+    cells across the page (numpy, over all such pairs at once): its nearest neighbour above or
+    below and beside it decide its orientation, its nearest one below (right) is its successor.
+    Among neighbours at the same distance the leftmost wins."""
+    if not units:
+        return
+    n = len(units)
+    size = np.array([u.size for u in units])
+    cell = np.maximum(size, 1.0)
+    cx = np.array([u.cx for u in units])
+    cy = np.array([u.cy for u in units])
+    left = np.array([u.chars[0].left for u in units])
+    right = np.array([u.chars[-1].right for u in units])
+    turns = [u.chars[0].turn for u in units]
+    turn = np.array([-1 if t is None else t for t in turns])
+    seq = np.empty(n, dtype=np.int64)  # place in the text layer's succession
+    seq[np.argsort([u.index for u in units], kind="stable")] = np.arange(n)
+    order = np.argsort(cx, kind="stable")
+    xs = cx[order]
+    lo = np.searchsorted(xs, cx - REACH * cell, side="left")
+    hi = np.searchsorted(xs, cx + REACH * cell, side="right")
+    counts = np.where(turn >= 0, hi - lo, 0)
+    near_v, near_h = np.full(n, np.inf), np.full(n, np.inf)
+    layer_v, layer_h = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    best: dict[bool, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {True: ([], [], []), False: ([], [], [])}
+    ends = np.cumsum(counts)
+    first = 0
+    while first < n:  # units in chunks of about PAIR_CHUNK pairs
+        last = int(np.searchsorted(ends, (ends[first - 1] if first else 0) + PAIR_CHUNK, side="right"))
+        last = max(last, first + 1)
+        span = counts[first:last]
+        a = np.repeat(np.arange(first, last), span)
+        offsets = np.repeat(ends[first:last] - span - (ends[first - 1] if first else 0), span)
+        pos = np.repeat(lo[first:last], span) + np.arange(len(a)) - offsets
+        b = order[pos]
+        sa, sb, s = size[a], size[b], cell[a]
+        keep = (b != a) & (turn[b] == turn[a]) & (np.maximum(sa, sb) <= SIZE_RATIO * np.minimum(sa, sb))
+        step = np.abs(seq[a] - seq[b]) == 1
+        gap_v = np.abs(cy[a] - cy[b]) - (sa + sb) / 2
+        is_v = keep & (np.abs(cx[b] - cx[a]) < ALIGN * s) & (gap_v < MAX_GAP * s)
+        gap_h = np.maximum(left[b] - right[a], left[a] - right[b])
+        is_h = keep & (np.abs(cy[b] - cy[a]) < ALIGN * s) & (gap_h < MAX_GAP * s)
+        for vertical, mask, gap, near, layer, ahead in ((True, is_v, gap_v, near_v, layer_v, cy[b] < cy[a]),
+                                                      (False, is_h, gap_h, near_h, layer_h, cx[b] > cx[a])):
+            np.minimum.at(near, a[mask], gap[mask])
+            layer[a[mask & step]] = True
+            mask = mask & ahead
+            for store, values in zip(best[vertical], (a[mask], gap[mask], pos[mask])):
+                store.append(values)
+        first = last
+    succ: dict[bool, dict[int, tuple[float, _Unit]]] = {}
+    for vertical, (a_parts, gap_parts, pos_parts) in best.items():
+        a_all, gap_all, pos_all = (np.concatenate(parts) for parts in (a_parts, gap_parts, pos_parts))
+        rank = np.lexsort((pos_all, gap_all, a_all))  # per unit: nearest first, then leftmost
+        a_all, gap_all, pos_all = a_all[rank], gap_all[rank], pos_all[rank]
+        head = np.ones(len(a_all), dtype=bool)
+        head[1:] = a_all[1:] != a_all[:-1]
+        succ[vertical] = {id(units[i]): (g, units[order[p]])
+                          for i, g, p in zip(a_all[head].tolist(), gap_all[head].tolist(), pos_all[head].tolist())}
+    best_v, best_h = succ[True], succ[False]
+    for k, u in enumerate(units):
+        v, h = float(near_v[k]), float(near_h[k])
         u.vertical = v < h
-        if abs(v - h) < TIE * cell[id(u)] and (id(u) in layer_v) != (id(u) in layer_h):
-            u.vertical = id(u) in layer_v  # too close to call: the text layer's succession decides
+        if abs(v - h) < TIE * float(cell[k]) and layer_v[k] != layer_h[k]:
+            u.vertical = bool(layer_v[k])  # too close to call: the text layer's succession decides
     # each unit links to its nearest neighbour below (right), and a unit claimed by several keeps the nearest
     taken: dict[int, tuple[float, _Unit]] = {}
-    for a in sorted(units, key=lambda u: best_v.get(id(u), best_h.get(id(u), (math.inf, u)))[0]):
-        best = best_v if a.vertical else best_h
-        if id(a) not in best:
+    for a_unit in sorted(units, key=lambda u: best_v.get(id(u), best_h.get(id(u), (math.inf, u)))[0]):
+        chosen = best_v if a_unit.vertical else best_h
+        if id(a_unit) not in chosen:
             continue
-        gap, b = best[id(a)]
-        if b.vertical != a.vertical or id(b) in taken:
+        g, b_unit = chosen[id(a_unit)]
+        if b_unit.vertical != a_unit.vertical or id(b_unit) in taken:
             continue
-        taken[id(b)] = (gap, a)
-        if a.vertical:
-            a.below, b.above = b, a
+        taken[id(b_unit)] = (g, a_unit)
+        if a_unit.vertical:
+            a_unit.below, b_unit.above = b_unit, a_unit
         else:
-            a.after, b.before = b, a
+            a_unit.after, b_unit.before = b_unit, a_unit
 
 
 def _lines(units: list[_Unit]) -> list[_Line]:
