@@ -218,6 +218,18 @@ def test_a_contradiction_needs_the_lead_over_a_confirmation(words):
     assert decide(_prepared(words, text, [0.95, 0.9]), 0.5, 0.1, 0.99).verdict == "consistent"
 
 
+def test_a_statement_that_names_its_plan_is_judged_by_that_plan(words):
+    text = "学校用の基本料金は、80m3までで9,800円とする。"
+    prepared = _prepared(words, text, [0.95, 0.9])
+    # the more probable candidate (a conflict) is from a plan the statement does not name; the other is from it
+    prepared.candidates[0].features["document_missing"] = 1.0
+    prepared.candidates[1].features["document_missing"] = 0.0
+    got = decide(prepared, 0.5, 0.0, 0.99)
+    assert got.verdict == "consistent" and got.evidence[0].sentence.startswith("③")
+    prepared.candidates[1].features["document_missing"] = 1.0  # neither is from it: both count
+    assert decide(prepared, 0.5, 0.0, 0.99).verdict == "conflict"
+
+
 def test_fit_labels_the_candidates_that_hold_the_evidence(words):
     case = {"expected": "conflict", "doc": "doc", "evidence_contains": "学校用:基本料金9,800円"}
     prepared = _prepared(words, "学校用の基本料金は9,000円とする。", [0.5, 0.5])

@@ -6,16 +6,19 @@ Screenshots of the chat are written to the temp directory (plan-assistant-ui-*.p
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings
+from assistant.types import VERDICT_LABELS
 from eval.process import free_port
 from tests.helpers import SAMPLE_DOCS as SAMPLES
 from tests.helpers import service_settings
@@ -27,6 +30,10 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 XSS_DOC = ("みどり野市の花は<img src=x onerror=\"window.__xss=3\">コスモスです。\n"
            "<script>window.__xss=4</script>みどり野市の木はケヤキで、市制施行を記念して定められました。\n")
 SHOTS = Path(tempfile.gettempdir())
+# a draft for the check: the period's end differs from the sample plan (令和10年度), the bus target agrees with it
+CHECK_DRAFT = ("後期基本計画の計画期間は、令和６年度から令和12年度までの７年間とします。\n"
+               "路線バス・コミュニティバスの年間利用者数は、令和10年度に1,200千人を目指します。")
+CHECK_ROWS = "#staff-check-result details.pa-row"
 pytestmark = [
     pytest.mark.slow,  # the whole module, so `-m "not slow"` never starts a server or a browser
     # gradio's Dataframe postprocessing warns about pandas options it uses; not ours to fix
@@ -305,23 +312,71 @@ def test_staff_upload_refuses_unsupported_and_too_large_files(page, tmp_path):
     page.wait.until(lambda d: "kentoukai_oshirase" in page.css("#staff-doc-list").text)
 
 
-def test_consistency_check_shows_a_table_with_both_passages(page):
+def run_check(page) -> None:
+    """Paste CHECK_DRAFT into the 整合性チェック tab and run the check until its table shows a conflict."""
     page.login()
     page.tab("整合性チェック")
-    page.type("#staff-check-draft textarea", "後期基本計画の計画期間は、令和６年度から令和12年度までの７年間とします。\n"
-                                             "路線バス・コミュニティバスの年間利用者数は、令和10年度に1,200千人を目指します。")
+    page.type("#staff-check-draft textarea", CHECK_DRAFT)
     page.css("#staff-check-run").click()
-    row = page.css("#staff-check-result details.pa-row.pa-v-conflict > summary")
+    page.css(f"{CHECK_ROWS}.pa-v-conflict > summary")
+
+
+def verdict_filter(page, label: str):
+    from selenium.webdriver.common.by import By
+
+    return page.d.find_element(By.XPATH, f"//*[@id='staff-check-filter']//label[normalize-space()='{label}']")
+
+
+def test_consistency_check_shows_a_table_with_both_passages(page):
+    run_check(page)
+    row = page.css(f"{CHECK_ROWS}.pa-v-conflict > summary")
     assert "相違" in row.text
     row.click()
     side = page.css("#staff-check-result details.pa-row.pa-v-conflict .pa-side", visible=True)
     marks = [m.text for m in side.find_elements("css selector", "mark")]
     assert "令和12年度" in marks and "令和10年度" in marks
     page.d.save_screenshot(str(SHOTS / "plan-assistant-ui-check.png"))
-    from selenium.webdriver.common.by import By
-
-    page.d.find_element(By.XPATH, "//*[@id='staff-check-filter']//label[normalize-space()='相違あり']").click()
+    verdict_filter(page, "相違あり").click()
     page.wait.until(lambda d: not page.all("#staff-check-result details.pa-v-conflict"))
+
+
+def test_consistency_check_exports_the_shown_conflicts_to_excel(page, server):
+    """Issue 10: paste a draft, filter to conflicts, open one, see both passages marked, export to Excel."""
+    from openpyxl import load_workbook
+
+    from ui import reports
+
+    conflict = VERDICT_LABELS["conflict"]
+    run_check(page)
+    assert page.all(f"{CHECK_ROWS}:not(.pa-v-conflict)"), "the draft's bus target should not be a conflict"
+    for label in VERDICT_LABELS.values():
+        if label != conflict:
+            verdict_filter(page, label).click()
+    page.wait.until(lambda d: not page.all(f"{CHECK_ROWS}:not(.pa-v-conflict)"))
+    shown = page.all(CHECK_ROWS)
+    assert shown
+    shown[0].find_element("css selector", "summary").click()
+    draft_side, evidence_side = page.css(f"{CHECK_ROWS} .pa-side", visible=True).find_elements("css selector", ".pa-col")
+    draft_marks = {m.text for m in draft_side.find_elements("css selector", ".pa-text mark")}
+    evidence_marks = {m.text for m in evidence_side.find_elements("css selector", ".pa-evidence > .pa-text mark")}
+    assert "令和12年度" in draft_side.text and draft_marks and evidence_marks
+
+    page.css("#staff-check-xlsx").click()
+    link = page.css("#staff-check-download a[data-testid='download-link']", visible=True)
+    href = link.get_attribute("href")
+    assert href.startswith(server["url"].removesuffix("ui/")) and href.endswith(".xlsx"), href
+    assert "書き出しました" in page.css("#staff-check-status").text
+    with urllib.request.urlopen(href, timeout=30) as response:  # what the browser's download link fetches
+        rows = [list(r) for r in load_workbook(io.BytesIO(response.read())).active.iter_rows(values_only=True)]
+    assert rows[0] == reports.CHECK_COLUMNS
+    judged = [r for r in rows[1:] if r[1] in VERDICT_LABELS.values()]  # the others are 素案に記載なし (gaps)
+    assert judged and {r[1] for r in judged} == {conflict}, rows
+    assert {r[1] for r in rows[1:]} <= {conflict, "素案に記載なし"}
+    assert len({r[0] for r in judged}) == len(shown)  # one statement per row shown, evidence one line each
+    assert {r[2] for r in judged} == {CHECK_DRAFT.splitlines()[0]}  # it holds 令和12年度
+    assert any("令和10年度" in (r[10] or "") for r in judged)  # the 後期基本計画 passage among the evidence
+    draft_values, evidence_values = (set((judged[0][i] or "").split("、")) - {""} for i in (5, 6))
+    assert draft_values == draft_marks and evidence_marks <= evidence_values, (judged[0], draft_marks, evidence_marks)
 
 
 def test_where_covered_tab(page):

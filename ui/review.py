@@ -69,7 +69,7 @@ def build_check(get_svc, authorize, token_state: gr.State, settings: Settings) -
     report = gr.State(None)
     with gr.Row():
         csv_button = gr.Button("CSVで書き出す", size="sm")
-        xlsx_button = gr.Button("Excelで書き出す", size="sm")
+        xlsx_button = gr.Button("Excelで書き出す", size="sm", elem_id="staff-check-xlsx")
     download = gr.File(label="書き出したファイル", visible=False, elem_id="staff-check-download")
 
     def read_file(path):
