@@ -134,14 +134,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
             from eval.multiturn_eval import run_multiturn_eval
 
             return run_multiturn_eval(args, svc, cases)
+        if args.what == "gaps":
+            from eval.gaps_eval import run_gaps_eval
+
+            return run_gaps_eval(args, svc, cases)
         from eval.check_eval import run_check_eval
 
         return run_check_eval(args, svc, cases)
 
 
 def add_eval_parser(sub) -> None:
-    p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check), per split")
-    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "fit-covered", "fit-rerank",
+    p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check, gaps), per split")
+    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "gaps", "fit-covered", "fit-rerank",
                                         "fit-extract", "fit-subject"),
                    help="fit-covered / fit-rerank / fit-extract / fit-subject: refit the covered-or-not model / the "
                         "reranker / the extractive answer length / the draft check's same-subject model on the tune split")
@@ -152,7 +156,8 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--against", choices=AGAINST, default="all",
                    help="check: the documents drafts are checked against")
     p.add_argument("--split", choices=("tune", "check", "all"), default="all",
-                   help="evaluate the cases of one split only (the figure that counts is check)")
+                   help="evaluate the cases of one split only (the figure that counts is check; "
+                        "gaps: tune per document by default, check as an aggregate only)")
     p.add_argument("--out", metavar="FILE", help="write the per-case results as JSON lines")
     p.add_argument("--json", action="store_true", help="one JSON document: scores per split, case rows")
     p.add_argument("--verbose", "-v", action="store_true", help="per-case lines before the table")

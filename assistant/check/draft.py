@@ -15,23 +15,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from assistant.check.candidates import Candidate, passage_candidates
 from assistant.check.judge import judge
 from assistant.check.report import CheckReport, Gap, StatementResult
 from assistant.check.statements import Statement, split_statements
-from assistant.check.subject import MODEL_PATH, SubjectModel
+from assistant.check.subject import MODEL_PATH, Retrieval, Subject, SubjectModel, features
 from assistant.check.values import STRONG, subject_tokens, values_of
 from assistant.errors import BadRequest
 from assistant.evidence import TermStatistics, WordWeights
 from assistant.retrieve import Mode
 from assistant.text.numerals import plain
-from assistant.text.sentences import units
 from assistant.text.tokens import Tokenizer
 from assistant.types import AGAINST, AGAINST_TYPES, DocumentMeta, Passage, SearchFilters
 
 MAX_DRAFT_CHARS = 3_000_000
 MAX_GAPS = 50
 GAP_DOCS = 5
-GAP_COVERED = 0.6  # a document's target counts as mentioned when a statement covers this much of it
 GAP_SOURCE_SHARE = 5  # a plan the draft relies on is cited by at least 1/this of the top plan's count …
 GAP_SOURCE_MIN = 2  # … and at least this often
 GAP_PASSAGES = 60  # passages searched for targets per relied-on plan
@@ -154,6 +153,10 @@ def check_draft(
 # ---------------------------------------------------------------------- reverse gaps
 _TARGET = re.compile(r"目標|指標|ＫＰＩ|KPI|までに|を目指|目指し")
 _GAP_QUERY = "目標値 成果指標 評価指標 目標 までに 目指す"
+# A target and a draft statement meet outside any retrieval of the statement: the retrieval features
+# (`check.subject.Retrieval`) take the fitted model's mean, so that they add nothing either way.
+_NO_RETRIEVAL = ("rank", "top_doc", "doc_share")
+MIN_GAP_CHARS = 6  # shorter units are labels, not targets
 
 
 def find_gaps(
@@ -163,43 +166,50 @@ def find_gaps(
     filters: SearchFilters,
     words: WordWeights,
     limit: int = MAX_GAPS,
+    model: SubjectModel | None = None,
 ) -> list[Gap]:
-    """Targets in the documents the draft relies on that no statement of the draft mentions."""
-    index: dict[str, set[int]] = {}
-    stmt_tokens = []
-    for i, st in enumerate(statements):
-        toks = words.tokens(st.text)
-        stmt_tokens.append(toks)
-        for t in toks:
-            index.setdefault(t, set()).add(i)
+    """Targets in the documents the draft relies on that no statement of the draft mentions: a target
+    (a sentence, item or row stating a target with a figure) is mentioned when some statement reaches
+    the same-subject model's operating point against it, as evidence does (`check.subject`)."""
+    model = model or subject_model()
+    subjects = [s for s in (_gap_subject(st, words) for st in statements) if s is not None]
     gaps: list[Gap] = []
     seen: set[str] = set()
     for doc in docs:
         doc_filter = SearchFilters(doc_types=filters.doc_types, doc_ids=[doc])
         for p in svc.search(_GAP_QUERY, GAP_PASSAGES, doc_filter):
-            for u in units(p.text):
-                if u.kind == "heading" or len(u.text) < 6:
+            for c in passage_candidates(p, words):
+                if c.kind in ("heading", "record") or len(c.text) < MIN_GAP_CHARS or c.plain in seen:
                     continue
-                if not (_TARGET.search(u.text) or (u.kind == "row" and _TARGET.search(u.header))):
+                if not (_TARGET.search(c.text) or (c.kind == "row" and _TARGET.search(c.header))):
                     continue
-                values = values_of(u.text, responsible_only=False)
-                figures = [f for f in values.facts if f.kind in STRONG]
-                key = plain(u.text)
-                if not figures or key in seen:
+                if not any(f.kind in STRONG for f in c.values.facts):
                     continue
-                seen.add(key)
-                weights = words.weights(subject_tokens(words, u.text, values))
-                total = sum(weights.values())
-                if not total:
-                    continue
-                candidates = set().union(*(index.get(t, set()) for t in weights))
-                best = max(
-                    (sum(w for t, w in weights.items() if t in stmt_tokens[i]) / total for i in candidates),
-                    default=0.0,
-                )
-                if best < GAP_COVERED:
-                    gaps.append(Gap(p, u.text, [f.surface for f in values.facts]))
+                seen.add(c.plain)
+                if not _mentioned(subjects, c, model):
+                    gaps.append(Gap(p, c.text, [f.surface for f in c.values.facts]))
                     if len(gaps) >= limit:
                         return gaps
     return gaps
 
+
+def _gap_subject(st: Statement, words: WordWeights) -> Subject | None:
+    """A draft statement as the same-subject features read it (as `check.judge.prepare` does), or
+    None for one without subject words."""
+    draft = values_of(st.text)
+    weights = words.weights(subject_tokens(words, st.text, draft))
+    full = words.weights(words.tokens(st.text))
+    if not weights or not sum(full.values()):
+        return None
+    return Subject.of(plain(st.text), weights, full, draft, words.tokenizer.place_names(st.text))
+
+
+def _mentioned(subjects: list[Subject], c: Candidate, model: SubjectModel) -> bool:
+    """Whether some statement is on the target's subject at the model's operating point."""
+    neutral = {k: model.mean[k] for k in _NO_RETRIEVAL}
+    for s in subjects:
+        x = features(s, c, Retrieval(0, True, 1.0))
+        x.update(neutral)
+        if model.probability(x) >= model.threshold:
+            return True
+    return False
