@@ -20,7 +20,7 @@ from assistant.check.judge import judge
 from assistant.check.report import CheckReport, Gap, StatementResult
 from assistant.check.statements import Statement, split_statements
 from assistant.check.subject import MODEL_PATH, Retrieval, Subject, SubjectModel, features
-from assistant.check.values import STRONG, subject_tokens, values_of
+from assistant.check.values import STRONG, values_of
 from assistant.errors import BadRequest
 from assistant.evidence import TermStatistics, WordWeights
 from assistant.retrieve import Mode
@@ -172,7 +172,7 @@ def find_gaps(
     (a sentence, item or row stating a target with a figure) is mentioned when some statement reaches
     the same-subject model's operating point against it, as evidence does (`check.subject`)."""
     model = model or subject_model()
-    subjects = [s for s in (_gap_subject(st, words) for st in statements) if s is not None]
+    subjects = [s for s in (Subject.read(st.text, values_of(st.text), words) for st in statements) if s is not None]
     gaps: list[Gap] = []
     seen: set[str] = set()
     for doc in docs:
@@ -191,17 +191,6 @@ def find_gaps(
                     if len(gaps) >= limit:
                         return gaps
     return gaps
-
-
-def _gap_subject(st: Statement, words: WordWeights) -> Subject | None:
-    """A draft statement as the same-subject features read it (as `check.judge.prepare` does), or
-    None for one without subject words."""
-    draft = values_of(st.text)
-    weights = words.weights(subject_tokens(words, st.text, draft))
-    full = words.weights(words.tokens(st.text))
-    if not weights or not sum(full.values()):
-        return None
-    return Subject.of(plain(st.text), weights, full, draft, words.tokenizer.place_names(st.text))
 
 
 def _mentioned(subjects: list[Subject], c: Candidate, model: SubjectModel) -> bool:

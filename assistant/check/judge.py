@@ -31,7 +31,7 @@ from assistant.check.compare import Comparison, compare_actors, compare_values
 from assistant.check.report import EvidenceRef, StatementResult, cite
 from assistant.check.statements import Statement
 from assistant.check.subject import Retrieval, Subject, SubjectModel, features
-from assistant.check.values import Values, subject_tokens, values_of
+from assistant.check.values import Values, values_of
 from assistant.evidence import WordWeights
 from assistant.text.numerals import plain
 from assistant.types import Passage
@@ -81,9 +81,8 @@ def prepare(statement: Statement, passages: list[Passage], words: WordWeights, c
             "元号のない「元年」は年を特定できないため、判定していません。元号を補ってください。"
         )
         return result
-    subject_weights = words.weights(subject_tokens(words, statement.text, draft))
-    full_weights = words.weights(words.tokens(statement.text))
-    if not subject_weights or sum(full_weights.values()) == 0:
+    subject = Subject.read(statement.text, draft, words)
+    if subject is None:
         result.verdict = "not_judged"
         result.explanation = "見出しや断片のため、照合に使える語句がありません。"
         return result
@@ -92,8 +91,6 @@ def prepare(statement: Statement, passages: list[Passage], words: WordWeights, c
         result.verdict = "not_judged"
         result.explanation = "短い語句（見出し・表の項目名など）のため、判定していません。"
         return result
-    subject = Subject.of(statement_plain, subject_weights, full_weights, draft,
-                         words.tokenizer.place_names(statement.text))
     prepared = Prepared(result, statement_plain, draft, has_values)
     ranks = ranks if ranks is not None else list(range(len(passages)))
     docs = Counter(p.doc_id for p in passages)

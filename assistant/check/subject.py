@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.check.candidates import Candidate
-from assistant.check.values import Values
-from assistant.evidence import cover
+from assistant.check.values import Values, subject_tokens
+from assistant.evidence import WordWeights, cover
 from assistant.text.facts import KANJI, KATAKANA, compatible
 from assistant.text.numerals import plain
 
@@ -87,6 +87,16 @@ class Subject:
                 documents.append(name)
         return cls(weights, full_weights, values, bigrams(plain_text), top, bool(_TARGET.search(plain_text)),
                    [short or n for n, short in names], documents)
+
+    @classmethod
+    def read(cls, text: str, values: Values, words: WordWeights) -> Subject | None:
+        """A statement's subject from its text (subject words, all words, places), or None when it has
+        no subject word or no weighed word at all (a heading, a fragment)."""
+        weights = words.weights(subject_tokens(words, text, values))
+        full_weights = words.weights(words.tokens(text))
+        if not weights or sum(full_weights.values()) == 0:
+            return None
+        return cls.of(plain(text), weights, full_weights, values, words.tokenizer.place_names(text))
 
 
 @dataclass
