@@ -17,7 +17,7 @@ from assistant.covered import CoveredModel
 from assistant.errors import BadRequest, ModelUnavailable
 from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage, query_terms
 from assistant.prompts import build_messages, translation_messages
-from assistant.text.english import japanese_terms
+from assistant.text.english import japanese_share, japanese_terms
 from assistant.text.facts import Fact, canonical_tokens, compare_facts, extract_facts
 from assistant.text.issuers import NATIONAL, asked_issuer
 from assistant.text.layout import BULLET, heading_style
@@ -35,6 +35,8 @@ TIME_BONUS = 0.25  # a question asking when, a sentence with a year or month it 
 ASKED_NUMBERS_BONUS = 0.2  # a sentence that states every number the question states
 RANK_PENALTY = 0.04  # × the passage's rank: ties go to the better-ranked passage
 EMBED_RERANK = 60  # English without translation: this many best sentences re-ranked by meaning
+ENGLISH_TERMS_SHARE = 0.25  # … plus this × its score by the dictionary terms (tune English key facts: 5/12 at 0, 6/12 at 0.1–1)
+ENGLISH_MIN_JAPANESE = 0.5  # … each at least this share Japanese (tune English key facts 5/12 at 0, 0.3 and 0.5; 4/12 at 0.7)
 # English without translation: the best sentence's dense similarity below which "not covered"
 ENGLISH_DENSE_THRESHOLD = 0.80
 # English translated by dictionary terms (not by a model): rank sentences by dense similarity and decide
@@ -177,11 +179,16 @@ class AnswerEngine:
             import numpy as np
 
             q = np.asarray(self.embedder.embed_query(question))
-            top = sorted(scored, key=lambda x: -x[0])[:EMBED_RERANK]
+            # a sentence that is mostly Latin text (a romanised name, a URL) matches the English question by its
+            # spelling, not its meaning: only Japanese sentences are ranked by meaning
+            top = [x for x in sorted(scored, key=lambda x: -x[0])
+                   if japanese_share(x[2]) >= ENGLISH_MIN_JAPANESE][:EMBED_RERANK]
             vecs = np.asarray(self.embedder.embed_passages([s for _, _, s in top]))
-            scored = [(float(v @ q) + ASKED_NUMBERS_BONUS * bool(asked_numbers and asked_numbers <= canonical_tokens(s)),
-                       i, s) for v, (_, i, s) in zip(vecs, top)]
-            strength = max(strength, max((sc for sc, _, _ in scored), default=0.0))
+            meaning = [float(v @ q) + ASKED_NUMBERS_BONUS * bool(asked_numbers and asked_numbers <= canonical_tokens(s))
+                       for v, (_, _, s) in zip(vecs, top)]
+            strength = max(strength, max(meaning, default=0.0))  # covered or not: by meaning alone
+            # the order: by meaning, with the sentence's score by the dictionary terms beside it
+            scored = [(m + ENGLISH_TERMS_SHARE * sc, i, s) for m, (sc, i, s) in zip(meaning, top)]
         scored.sort(key=lambda x: -x[0])
         return Evidence(question, passages, terms, strength, scored, translated, translated_by)
 
@@ -287,8 +294,9 @@ class AnswerEngine:
         citations = [Citation(n, ev.passages[i]) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
         english = is_english(ev.question)
         if english:
-            lines = [QUOTING_JAPANESE_EN, *(f"- {ev.passages[i].title}{_page_en(ev.passages[i])}: 「{s}」 [{n}]"
-                                            for i, s, n in parts)]
+            # one bullet a quote: a sentence quoted with the list items after it stays on its line
+            lines = [QUOTING_JAPANESE_EN, *(f"- {ev.passages[i].title}{_page_en(ev.passages[i])}: "
+                                            f"「{' '.join(s.split(chr(10)))}」 [{n}]" for i, s, n in parts)]
         else:
             lines = [f"{s}[{n}]" for _, s, n in parts]
         if _ASKS_WHICH_DOCUMENT.search(ev.question):

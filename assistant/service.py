@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from assistant.rerank import Reranker, RerankModel
 from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
 from assistant.store import ClientStore, EdgeStore, Store
-from assistant.text.english import japanese_terms
+from assistant.text.english import JAPANESE, japanese_terms
 from assistant.text.sentences import SENTENCE_BOUNDARY
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
@@ -266,14 +265,11 @@ class PlanAssistant:
             raise BadRequest(f"検索語が長すぎます（{len(query)}文字）。{self.max_query_chars}文字以内にしてください。")
         if not 1 <= k <= 100:
             raise BadRequest("k must be between 1 and 100")
-        if is_english(query) and not _JAPANESE.search(query):
+        if is_english(query) and not JAPANESE.search(query):
             # an English query finds Japanese passages through dictionary terms (an answer's gather passes
             # its own translation in front of the question: that query already holds Japanese)
             query = f"{japanese_terms(query, self.tokenizer, self.term_stats)} {query}".strip()
         return self.retriever.search(query, k, filters, mode)
-
-
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def _slug(name: str) -> str:

@@ -62,7 +62,13 @@ NAME_WEIGHT = 0.8  # a JMnedict name: a reading may belong to many names (Saku: 
 DF_FLOOR = 0.05  # a form rare in the index still counts this much for its document frequency
 KANA_ONLY_MISC = "word usually written using kana alone"
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|[0-9]+(?:[.,][0-9]+)*(?:st|nd|rd|th)?")  # "water-supply": two words
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヵヶー]+")
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヵヶー]+")  # kana, kanji, their marks
+
+
+def japanese_share(text: str) -> float:
+    """Share of a text's non-space characters that are Japanese (kana, kanji)."""
+    chars = sum(not c.isspace() for c in text)
+    return sum(map(len, JAPANESE.findall(text))) / chars if chars else 0.0
 _ORDINAL = re.compile(r"^([0-9]+)(?:st|nd|rd|th)$")
 _UNKNOWN_TOKEN = "\x00unknown"  # a token no document has: its IDF is the index's maximum
 
@@ -208,7 +214,7 @@ class Translator:
 
     def terms(self, question: str) -> str:
         chosen: list[str] = []
-        chosen += _JAPANESE.findall(question)  # 「農業集落排水」 written in the question: already Japanese
+        chosen += JAPANESE.findall(question)  # 「農業集落排水」 written in the question: already Japanese
         keys = english_keys(question)
         done: set[int] = set()
         for i in range(len(keys)):
