@@ -122,8 +122,8 @@ def decide(prepared: Prepared, threshold: float, lead: float, restated: float) -
     result, draft, has_values = prepared.result, prepared.draft, prepared.has_values
     result = StatementResult(result.id, result.text, result.section, "unsupported", "", line=result.line)
     same_subject = [x for x in prepared.candidates if x.probability >= threshold]
-    # a statement that names its plan (「後期基本計画の計画期間は…」) is judged by that plan where it speaks of
-    # the subject: another plan's own period or target is another subject, whatever the words share
+    # a statement that names the plan it speaks of is judged by that plan where it speaks of the subject:
+    # another plan's own period or target is another subject, whatever the words share
     if any(x.features.get("document_missing", 0.0) > 0 for x in same_subject):
         named = [x for x in same_subject if x.features.get("document_missing", 0.0) == 0]
         same_subject = named or same_subject
