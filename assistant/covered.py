@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from assistant.config import COVERED_MODEL as MODEL_PATH
 from assistant.evidence import cover
+from assistant.fitted import LogisticModel
 from assistant.text.facts import canonical_tokens
 from assistant.text.numerals import plain
 
@@ -88,11 +89,7 @@ def asked_unit_found(question: str, sentences: list[str]) -> float:
 
 
 @dataclass
-class CoveredModel:
-    weights: dict[str, float]
-    bias: float
-    mean: dict[str, float]
-    scale: dict[str, float]
+class CoveredModel(LogisticModel):
     threshold: float  # the operating point: covered when the probability is at least this
     floors: dict[str, float]  # … and no feature named here is below its floor (clearly off-topic)
     fit: dict  # how it was fitted and what it gave
@@ -103,9 +100,6 @@ class CoveredModel:
         return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"], data.get("floors", {}),
                    data["fit"])
 
-    def probability(self, x: dict[str, float]) -> float:
-        z = self.bias + sum(w * (x[k] - self.mean[k]) / self.scale[k] for k, w in self.weights.items())
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def covered(self, ev: Evidence) -> bool:
         x = features(ev)

@@ -53,7 +53,7 @@ def cross_validated(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         train = folds != k
         mean, scale = logistic.standardise(x[train])
         w, b = _fit((x[train] - mean) / scale, y[train])
-        out[~train] = 1 / (1 + np.exp(-(((x[~train] - mean) / scale) @ w + b)))
+        out[~train] = logistic.probabilities(x[~train], w, b, mean, scale)
     return out
 
 
@@ -86,13 +86,9 @@ def cmd_fit_covered(args: argparse.Namespace, svc, cases: list[dict]) -> int:
     threshold = operating_point(p_cv, y)
     mean, scale = logistic.standardise(x)
     w, b = _fit((x - mean) / scale, y)
-    p_fit = np.where(off_topic, 0.0, 1 / (1 + np.exp(-(((x - mean) / scale) @ w + b))))
+    p_fit = np.where(off_topic, 0.0, logistic.probabilities(x, w, b, mean, scale))
     model: dict[str, Any] = {
-        "features": list(FEATURES),
-        "weights": {f: round(float(v), 6) for f, v in zip(FEATURES, w)},
-        "bias": round(float(b), 6),
-        "mean": {f: round(float(v), 6) for f, v in zip(FEATURES, mean)},
-        "scale": {f: round(float(v), 6) for f, v in zip(FEATURES, scale)},
+        **logistic.stored(FEATURES, w, mean, scale, b),
         "threshold": round(threshold, 6),
         "floors": {f: round(v, 6) for f, v in floors.items()},
         "fit": {"command": f"plan-assistant eval fit-covered {args.cases}", "split": "tune",

@@ -26,6 +26,7 @@ import numpy as np
 from assistant.answer import is_english
 from assistant.rerank import FEATURES, MODEL_PATH, Reranker
 from assistant.retrieve import spread_rows, to_passage
+from eval import logistic
 from eval.metrics import is_hit, retrieval_scores, split_of
 
 MAX_DEPTH = 60  # candidates whose features are computed (the largest depth tried)
@@ -130,10 +131,7 @@ def cmd_fit_rerank(args: argparse.Namespace, svc, cases: list[dict]) -> int:
     on_tune = _rounded(retrieval_scores([_ranked_hits(x, y, w, mean, scale, depth) for x, y in questions]))
     cross_validated = {k: v for k, v in best.items() if k not in ("depth", "l2")}
     model: dict[str, Any] = {
-        "features": list(FEATURES),
-        "weights": {f: round(float(v), 6) for f, v in zip(FEATURES, w)},
-        "mean": {f: round(float(v), 6) for f, v in zip(FEATURES, mean)},
-        "scale": {f: round(float(v), 6) for f, v in zip(FEATURES, scale)},
+        **logistic.stored(FEATURES, w, mean, scale),
         "depth": depth,
         "fit": {"command": f"plan-assistant eval fit-rerank {args.cases}", "split": "tune",
                 "questions": len(questions), "with_relevant_candidate": found, "l2": l2, "folds": FOLDS,

@@ -80,7 +80,7 @@ def _fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, floa
 def _probabilities(x_train: np.ndarray, y_train: np.ndarray, x: np.ndarray) -> np.ndarray:
     mean, scale = logistic.standardise(x_train)
     w, b = _fit((x_train - mean) / scale, y_train)
-    return 1 / (1 + np.exp(-(((x - mean) / scale) @ w + b)))
+    return logistic.probabilities(x, w, b, mean, scale)
 
 
 def cross_validated(x: np.ndarray, y: np.ndarray, group: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -185,15 +185,11 @@ def fit_subject(svc, cases: list[dict], command: str, output: Path = MODEL_PATH)
     point, cv = operating_point(judged, runs)
     mean, scale = logistic.standardise(x)
     w, b = _fit((x - mean) / scale, y)
-    p_fit = 1 / (1 + np.exp(-(((x - mean) / scale) @ w + b)))
+    p_fit = logistic.probabilities(x, w, b, mean, scale)
     with_evidence = sum(c["expected"] in ("consistent", "conflict") for c in tune)
     found = len({int(g) for g, lab in zip(group, y) if lab})
     model: dict[str, Any] = {
-        "features": list(FEATURES),
-        "weights": {f: round(float(v), 6) for f, v in zip(FEATURES, w)},
-        "bias": round(float(b), 6),
-        "mean": {f: round(float(v), 6) for f, v in zip(FEATURES, mean)},
-        "scale": {f: round(float(v), 6) for f, v in zip(FEATURES, scale)},
+        **logistic.stored(FEATURES, w, mean, scale, b),
         **point,
         "fit": {"command": command, "split": "tune", "index_documents": len(svc.documents()), "drafts": len(tune), "candidates": len(y),
                 "positives": int(y.sum()), "drafts_with_a_positive": f"{found}/{with_evidence}",

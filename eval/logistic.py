@@ -29,3 +29,19 @@ def fit(x: np.ndarray, y: np.ndarray, signs: np.ndarray, l2: float) -> tuple[np.
         w = np.where(signs * w < 0, 0.0, w)
         b -= RATE * g.mean()
     return w, b
+
+
+def probabilities(x: np.ndarray, w: np.ndarray, b: float, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The model's probability for each row of raw (unstandardised) `x`."""
+    return 1 / (1 + np.exp(-(((x - mean) / scale) @ w + b)))
+
+
+def stored(features: tuple[str, ...], w: np.ndarray, mean: np.ndarray, scale: np.ndarray,
+           b: float | None = None) -> dict:
+    """A fitted linear model's fields as its JSON keeps them (6 decimals), by feature name."""
+    out: dict = {"features": list(features), "weights": {f: round(float(v), 6) for f, v in zip(features, w)}}
+    if b is not None:
+        out["bias"] = round(float(b), 6)
+    out["mean"] = {f: round(float(v), 6) for f, v in zip(features, mean)}
+    out["scale"] = {f: round(float(v), 6) for f, v in zip(features, scale)}
+    return out

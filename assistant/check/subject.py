@@ -33,6 +33,7 @@ from pathlib import Path
 from assistant.check.candidates import Candidate
 from assistant.check.values import Values, subject_tokens
 from assistant.evidence import WordWeights, cover
+from assistant.fitted import LogisticModel
 from assistant.text.facts import KANJI, KATAKANA, compatible
 from assistant.text.numerals import plain
 
@@ -156,11 +157,7 @@ def _share(grams: set[str], text: str) -> float:
 
 
 @dataclass
-class SubjectModel:
-    weights: dict[str, float]
-    bias: float
-    mean: dict[str, float]
-    scale: dict[str, float]
+class SubjectModel(LogisticModel):
     threshold: float  # a candidate is on the statement's subject at this probability or above
     lead: float  # a contradiction must be this much more probable than the best confirmation
     restated: float  # a statement without values is confirmed by a candidate this probable (or nearly verbatim)
@@ -172,6 +169,3 @@ class SubjectModel:
         return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"], data["lead"],
                    data["restated"], data["fit"])
 
-    def probability(self, x: dict[str, float]) -> float:
-        z = self.bias + sum(w * (x[k] - self.mean[k]) / self.scale[k] for k, w in self.weights.items())
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
