@@ -19,7 +19,7 @@ from assistant.errors import BUSY_MESSAGE
 from assistant.limits import MINUTE, RateLimiter
 from eval.process import free_port
 from tests.helpers import SAMPLE_DOCS, service_settings
-from tests.test_ui_browser import SHOTS, _browser_paths, chromium, serve_in_thread, stop_served
+from tests.test_ui_browser import SHOTS, _browser_paths, chromium, serve_in_thread, stop_served, tab_clicker
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:::gradio.queueing")]
 PAGE_TITLE = "みどり野市 バス・交通のご案内"
@@ -203,28 +203,18 @@ def test_frame_ancestors_blocks_the_frame_on_other_sites(driver, sites):
 
 def test_the_whole_ui_works_under_the_csp(driver, sites):
     """Every tab of /ui, the staff workspace included, renders without a CSP report in the console."""
-    from selenium.webdriver.common.by import By
 
     driver.switch_to.default_content()
     driver.get(sites["app_url"] + "/ui/")
     _console(driver)
     _wait(driver, lambda d: _css(d, "#resident-question textarea"))
 
-    def tab(name):
-        def click(d):
-            for button in d.find_elements(By.XPATH, f"//button[@role='tab' and normalize-space()='{name}']"):
-                if button.is_displayed():
-                    button.click()
-                    return True
-            return False
-        _wait(driver, click)
-
-    tab("職員向け")
+    _wait(driver, tab_clicker("職員向け"))
     _wait(driver, lambda d: [b for b in _css(d, "#staff-token input") if b.is_displayed()])[0].send_keys(TOKEN)
     _css(driver, "#staff-login")[0].click()
     _wait(driver, lambda d: [w for w in _css(d, "#staff-workspace") if w.is_displayed()])
     for name in STAFF_TABS:
-        tab(name)
+        _wait(driver, tab_clicker(name))
         time.sleep(0.5)
     assert _css(driver, "#staff-login-status")[0].text  # gr.HTML rendered (it needs 'unsafe-eval')
     violations = [m for m in _console(driver) if "Content Security Policy" in m]

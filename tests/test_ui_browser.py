@@ -109,6 +109,20 @@ def stop_served(server, thread) -> None:
     thread.join(timeout=15)
 
 
+def tab_clicker(name: str):
+    """A wait condition that clicks the visible Gradio tab called `name` (true once clicked)."""
+    from selenium.webdriver.common.by import By
+
+    def click(d):
+        for button in d.find_elements(By.XPATH, f"//button[@role='tab' and normalize-space()='{name}']"):
+            if button.is_displayed():
+                button.click()
+                return True
+        return False
+
+    return click
+
+
 def chromium(profile_dir: Path, window: str = "1280,1400", console_log: bool = False):
     """Headless Chromium through chromedriver, with its own profile; `console_log` keeps the page console."""
     from selenium import webdriver
@@ -176,16 +190,7 @@ class Page:
         return self.d.find_elements(By.CSS_SELECTOR, selector)
 
     def tab(self, name: str) -> None:
-        from selenium.webdriver.common.by import By
-
-        def click(d):
-            for button in d.find_elements(By.XPATH, f"//button[@role='tab' and normalize-space()='{name}']"):
-                if button.is_displayed():
-                    button.click()
-                    return True
-            return False
-
-        self.wait.until(click)
+        self.wait.until(tab_clicker(name))
 
     def type(self, selector: str, text: str) -> None:
         """Set a textbox through an input event (fast for long text, the same for Gradio)."""
