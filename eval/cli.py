@@ -7,6 +7,7 @@ lists were fitted on `tune`, so `check` is the figure that estimates unseen docu
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from pathlib import Path
 
@@ -96,6 +97,19 @@ def run_search_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
 
 
 
+# `eval WHAT`: the module and function that run it (search is in this module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "answers": ("eval.answer_eval", "run_answer_eval"),
+    "multiturn": ("eval.multiturn_eval", "run_multiturn_eval"),
+    "check": ("eval.check_eval", "run_check_eval"),
+    "gaps": ("eval.gaps_eval", "run_gaps_eval"),
+    "fit-rerank": ("eval.fit_rerank", "cmd_fit_rerank"),
+    "fit-covered": ("eval.fit_covered", "cmd_fit_covered"),
+    "fit-extract": ("eval.fit_extract", "cmd_fit_extract"),
+    "fit-subject": ("eval.fit_subject", "cmd_fit_subject"),
+}
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     cases = read_cases(args.cases)
     if not args.what.startswith("fit-"):  # fitting reads the tune split by itself
@@ -108,45 +122,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "fit-rerank":
         overrides["rerank_model"] = Path("")  # off: features of the fused candidates, whatever model is installed
     with open_service(args, generator=generator, **overrides) as svc:
-        if args.what == "fit-covered":
-            from eval.fit_covered import cmd_fit_covered
-
-            return cmd_fit_covered(args, svc, cases)
-        if args.what == "fit-rerank":
-            from eval.fit_rerank import cmd_fit_rerank
-
-            return cmd_fit_rerank(args, svc, cases)
-        if args.what == "fit-subject":
-            from eval.fit_subject import cmd_fit_subject
-
-            return cmd_fit_subject(args, svc, cases)
-        if args.what == "fit-extract":
-            from eval.fit_extract import cmd_fit_extract
-
-            return cmd_fit_extract(args, svc, cases)
         if args.what == "search":
             return run_search_eval(args, svc, cases)
-        if args.what == "answers":
-            from eval.answer_eval import run_answer_eval
-
-            return run_answer_eval(args, svc, cases)
-        if args.what == "multiturn":
-            from eval.multiturn_eval import run_multiturn_eval
-
-            return run_multiturn_eval(args, svc, cases)
-        if args.what == "gaps":
-            from eval.gaps_eval import run_gaps_eval
-
-            return run_gaps_eval(args, svc, cases)
-        from eval.check_eval import run_check_eval
-
-        return run_check_eval(args, svc, cases)
+        module, function = COMMANDS[args.what]  # imported on use: each pulls in its own dependencies
+        return getattr(importlib.import_module(module), function)(args, svc, cases)
 
 
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check, gaps), per split")
-    p.add_argument("what", choices=("search", "answers", "multiturn", "check", "gaps", "fit-covered", "fit-rerank",
-                                        "fit-extract", "fit-subject"),
+    p.add_argument("what", choices=("search", *COMMANDS),
                    help="fit-covered / fit-rerank / fit-extract / fit-subject: refit the covered-or-not model / the "
                         "reranker / the extractive answer length / the draft check's same-subject model on the tune split")
     p.add_argument("cases")
