@@ -17,6 +17,8 @@ from assistant.covered import CoveredModel
 from assistant.errors import BadRequest, ModelUnavailable
 from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage, query_terms
 from assistant.prompts import build_messages, translation_messages
+from assistant.quote import CANDIDATES, QuoteModel, SentenceFacts, asked_units, bigrams
+from assistant.quote import features as quote_features
 from assistant.text.english import japanese_share, japanese_terms
 from assistant.text.facts import Fact, canonical_tokens, compare_facts, extract_facts
 from assistant.text.issuers import NATIONAL, asked_issuer
@@ -47,15 +49,16 @@ ENGLISH_DENSE_THRESHOLD = 0.80
 # on dictionary terms with their extra senses, and tune has no unanswerable English question to fit it on.
 DICTIONARY_DENSE_RANK = True
 DICTIONARY_DENSE_COVERED = True
-# An extractive answer quotes the sentences scoring at least EXTRACT_RELATIVE × the best, at most
-# MAX_SENTENCES plus SENTENCES_PER_PART for each further thing the question asks (「何人で、割合は何％」: two
-# interrogatives), up to MOST_SENTENCES. Chosen on the tune questions by `plan-assistant eval fit-extract`
-# (eval/fit_extract.py): the most key facts with at most MEAN_SENTENCES_BUDGET sentences an answer on
-# average, so that residents still get short answers; it gave 62 of 108 tune answers with all key facts at
-# 2.41 sentences (the former 2 sentences, 0.6: 57 at 1.63; 4 sentences, 0.4: 68 at 3.27).
-EXTRACT_RELATIVE = 0.6
+# An extractive answer quotes the sentences scoring at least EXTRACT_RELATIVE × the best (the quote model's
+# probability, assistant/quote.py), at most MAX_SENTENCES plus SENTENCES_PER_PART for each further thing the
+# question asks (「何人で、割合は何％」: two interrogatives), up to MOST_SENTENCES. Chosen on the tune questions by
+# `plan-assistant eval fit-extract` (eval/fit_extract.py) after `eval fit-quote`: the most key facts with at
+# most MEAN_SENTENCES_BUDGET sentences an answer on average, so that residents still get short answers; it gave
+# 68 of 108 tune answers with all key facts at 2.39 sentences (3 sentences +1 a part at 0.6, the former
+# setting: 68 at 2.76; 2 sentences: 63 at 1.75; in the hand order before the quote model: 62 at 2.41).
+EXTRACT_RELATIVE = 0.7
 MAX_SENTENCES = 3
-SENTENCES_PER_PART = 1
+SENTENCES_PER_PART = 0
 MOST_SENTENCES = 5
 GENERATOR_PASSAGES = 3  # passages shown to a generator
 ANSWER_TOKENS = 200  # the generator's answer length
@@ -132,6 +135,8 @@ class Evidence:
     ranked_sentences: list[tuple[float, int, str]] = field(default_factory=list)  # (score, passage idx, text)
     translated: str = ""  # the Japanese rendering of an English question (a model's, or dictionary terms)
     translated_by: str = ""  # "model", "dictionary" or "" (none)
+    facts: list[SentenceFacts] = field(default_factory=list)  # what the hand score saw, per ranked sentence
+    quoted: list[tuple[float, int, str]] = field(default_factory=list)  # the order answers quote from
 
 
 class AnswerEngine:
@@ -141,8 +146,9 @@ class AnswerEngine:
     def __init__(self, search: Callable[..., list[Passage]], tokenizer: Tokenizer, stats: TermStatistics,
                  embedder: Embedder | None = None, generator: Generator | None = None, *,
                  covered: CoveredModel, max_question_chars: int = 2000, k: int = 6,
-                 issuers: Callable[[], dict[str, str]] | None = None) -> None:
+                 issuers: Callable[[], dict[str, str]] | None = None, quote: QuoteModel | None = None) -> None:
         self.search, self.tokenizer, self.stats, self.embedder = search, tokenizer, stats, embedder
+        self.quote_model = quote  # re-orders the best sentences (assistant.quote); None: the hand order
         self.generator, self.covered_model, self.k = generator, covered, k
         self.max_question_chars = max_question_chars
         self.issuers = issuers  # doc_id → issuer (Registry.issuers): answers say when they mix issuers
@@ -158,6 +164,7 @@ class AnswerEngine:
         wants_time, wants_number = bool(_ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))
         asked_numbers = canonical_tokens(query)
         scored: list[tuple[float, int, str]] = []
+        facts: dict[tuple[int, str], SentenceFacts] = {}
         strength = 0.0
         for i, p in enumerate(passages):
             toks = words.tokens(p.title + "\n" + p.section + "\n" + p.text)
@@ -168,12 +175,17 @@ class AnswerEngine:
                     continue  # headings are already in the section path; instructions are no answer
                 numbers = canonical_tokens(s)
                 new_numbers = numbers - asked_numbers  # what the sentence adds to the question
-                sc = coverage(terms, s, words.tokens(s)) + PASSAGE_SHARE * whole
+                own = coverage(terms, s, words.tokens(s))
+                new_time = bool(new_numbers) and bool(_TIME.search(s))
+                has_asked = bool(asked_numbers and asked_numbers <= numbers)
+                sc = own + PASSAGE_SHARE * whole
                 sc += NUMBER_BONUS * (wants_number and bool(new_numbers))
                 sc += COUNTS_TERM_BONUS * (wants_number and _counts_a_term(s, terms))
-                sc += TIME_BONUS * (wants_time and bool(new_numbers) and bool(_TIME.search(s)))
-                sc += ASKED_NUMBERS_BONUS * bool(asked_numbers and asked_numbers <= numbers)
+                sc += TIME_BONUS * (wants_time and new_time)
+                sc += ASKED_NUMBERS_BONUS * has_asked
                 scored.append((sc - RANK_PENALTY * i, i, s))
+                facts[(i, s)] = SentenceFacts(sc - RANK_PENALTY * i, own, whole, i, bool(new_numbers), new_time,
+                                              has_asked)
         if self.embedder is not None and scored and is_english(question) and by_meaning:
             # no translation (or dictionary terms only): rank sentences by meaning, English against Japanese
             import numpy as np
@@ -190,7 +202,35 @@ class AnswerEngine:
             # the order: by meaning, with the sentence's score by the dictionary terms beside it
             scored = [(m + ENGLISH_TERMS_SHARE * sc, i, s) for m, (sc, i, s) in zip(meaning, top)]
         scored.sort(key=lambda x: -x[0])
-        return Evidence(question, passages, terms, strength, scored, translated, translated_by)
+        ev = Evidence(question, passages, terms, strength, scored, translated, translated_by)
+        if by_meaning and is_english(question):
+            ev.quoted = scored  # ranked by meaning already; the quote model was fitted on Japanese questions
+            return ev
+        ev.facts = [facts[(i, s)] for _, i, s in scored if (i, s) in facts]
+        ev.quoted = self.quote_order(ev) if self.quote_model is not None else scored
+        return ev
+
+    def quote_features(self, ev: Evidence) -> list[tuple[dict[str, float], int, str]]:
+        """The best `CANDIDATES` hand-ranked sentences described for the quote model (assistant.quote)."""
+        top = [(f, i, s) for f, (_, i, s) in zip(ev.facts, ev.ranked_sentences)][:CANDIDATES]
+        if not top:
+            return []
+        meaning = [0.0] * len(top)
+        if self.embedder is not None:
+            import numpy as np
+
+            q = np.asarray(self.embedder.embed_query(ev.question), dtype=np.float32)
+            vecs = np.asarray(self.embedder.embed_passages([s for _, _, s in top]), dtype=np.float32)
+            meaning = [float(v) for v in vecs @ q]
+        grams, units = bigrams(ev.question), asked_units(ev.question)
+        return [(quote_features(grams, units, s, f, m), i, s) for (f, i, s), m in zip(top, meaning)]
+
+    def quote_order(self, ev: Evidence) -> list[tuple[float, int, str]]:
+        """The best sentences by the quote model's probability, then the rest in the hand order."""
+        assert self.quote_model is not None
+        described = self.quote_features(ev)
+        ordered = sorted(((self.quote_model.probability(x), i, s) for x, i, s in described), key=lambda t: -t[0])
+        return ordered + [(0.0, i, s) for _, i, s in ev.ranked_sentences[len(described):]]
 
     def keep_issuer(self, query: str, history: list[dict] | None) -> str:
         """A conversation about one municipality stays with it: a question that names no issuer is searched
@@ -278,8 +318,9 @@ class AnswerEngine:
         if max_sentences is None:
             max_sentences = sentences_for(ev.question)
         chosen: list[tuple[int, str]] = []
-        best = ev.ranked_sentences[0][0] if ev.ranked_sentences else 0.0
-        for score, i, s in ev.ranked_sentences:
+        order = ev.quoted or ev.ranked_sentences
+        best = order[0][0] if order else 0.0
+        for score, i, s in order:
             if len(chosen) >= max_sentences or score < relative * best:
                 break
             if all(s != c for _, c in chosen):
@@ -318,7 +359,7 @@ class AnswerEngine:
     def _generate(self, ev: Evidence, history: list[dict] | None) -> Answer:
         assert self.generator is not None
         focus: dict[int, str] = {}
-        for _, i, sentence in ev.ranked_sentences:
+        for _, i, sentence in ev.quoted or ev.ranked_sentences:
             focus.setdefault(i, sentence)
         shown = ev.passages[:GENERATOR_PASSAGES]
         messages = build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus)

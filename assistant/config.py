@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 COVERED_MODEL = Path(__file__).with_name("covered_model.json")
 # the fitted reranker of the best fused candidates (assistant/rerank.py; `plan-assistant eval fit-rerank` refits it)
 RERANK_MODEL = Path(__file__).with_name("rerank_model.json")
+# the fitted model of which sentences an answer quotes (assistant/quote.py; `plan-assistant eval fit-quote` refits it)
+QUOTE_MODEL = Path(__file__).with_name("quote_model.json")
 GeneratorChoice = Literal["auto", "extractive", "local", "openai"]
 # rows of one PDF/CSV/XLSX table kept among the top search results before the rest of that table's rows
 # (retrieve.spread_rows), chosen on the tune questions: PLAN_ASSISTANT_ROWS_PER_TABLE=N plan-assistant eval
@@ -61,6 +63,8 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
     # the fitted covered-or-not model (weights and operating point; `plan-assistant eval fit-covered` refits it)
     covered_model: Path = COVERED_MODEL
+    # the fitted quote model (which of the best sentences an answer quotes); empty = the hand-scored order
+    quote_model: Path | None = QUOTE_MODEL
 
     # service
     staff_token: SecretStr | None = None

@@ -19,6 +19,7 @@ from assistant.embed import CachedEmbedder, make_embedder
 from assistant.errors import BadRequest, NotFound, PlanAssistantError, UnsupportedFormat
 from assistant.limits import AnswerGate
 from assistant.llm import make_generator
+from assistant.quote import QuoteModel
 from assistant.rerank import Reranker, RerankModel
 from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
@@ -115,8 +116,16 @@ class PlanAssistant:
                 self._engine = AnswerEngine(self.search, self.tokenizer, self.term_stats, self.embedder,
                                             self.generator, covered=CoveredModel.load(self.settings.covered_model),
                                             max_question_chars=self.settings.max_query_chars,
-                                            issuers=self.registry.issuers)
+                                            issuers=self.registry.issuers, quote=self._quote_model())
             return self._engine
+
+    def _quote_model(self) -> QuoteModel | None:
+        try:
+            return QuoteModel.load(self.settings.quote_model)
+        except (OSError, ValueError, KeyError) as exc:
+            raise PlanAssistantError(f"quote model {self.settings.quote_model} cannot be read ({exc}); refit it "
+                                     "with `plan-assistant eval fit-quote`, or set PLAN_ASSISTANT_QUOTE_MODEL= to "
+                                     "quote in the hand-scored order") from None
 
     @property
     def extractive_engine(self) -> AnswerEngine:

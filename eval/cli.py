@@ -107,6 +107,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fit-covered": ("eval.fit_covered", "cmd_fit_covered"),
     "fit-extract": ("eval.fit_extract", "cmd_fit_extract"),
     "fit-subject": ("eval.fit_subject", "cmd_fit_subject"),
+    "fit-quote": ("eval.fit_quote", "cmd_fit_quote"),
 }
 
 
@@ -121,6 +122,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         generator = "extractive"  # the models are fitted on what retrieval alone finds
     if args.what == "fit-rerank":
         overrides["rerank_model"] = Path("")  # off: features of the fused candidates, whatever model is installed
+    if args.what == "fit-quote":
+        overrides["quote_model"] = Path("")  # off: features of the hand order (and no model yet is no error)
     with open_service(args, generator=generator, **overrides) as svc:
         if args.what == "search":
             return run_search_eval(args, svc, cases)
@@ -131,8 +134,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate on cases (search, answers, multiturn, check, gaps), per split")
     p.add_argument("what", choices=("search", *COMMANDS),
-                   help="fit-covered / fit-rerank / fit-extract / fit-subject: refit the covered-or-not model / the "
-                        "reranker / the extractive answer length / the draft check's same-subject model on the tune split")
+                   help="fit-covered / fit-rerank / fit-extract / fit-subject / fit-quote: refit the covered-or-not "
+                        "model / the reranker / the extractive answer length / the draft check's same-subject model / "
+                        "which sentences answers quote, on the tune split")
     p.add_argument("cases")
     p.add_argument("--modes", default=",".join(MODES), help="search modes (sparse = BM25 baseline)")
     p.add_argument("--generator", choices=("auto", "extractive", "local", "openai"),

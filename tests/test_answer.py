@@ -169,7 +169,10 @@ def test_an_answer_may_quote_one_more_sentence_for_each_further_thing_asked():
     assert asked_parts("計画期間を教えてください") == 1  # no interrogative: one thing
     assert asked_parts("何人を採用して、そのうち女性は何人でしたか") == 2
     assert sentences_for("計画期間はいつまでですか") == MAX_SENTENCES
-    assert sentences_for("いつ、どこで、何を、誰が、どのように、いくらで") == MOST_SENTENCES
+    many = "いつ、どこで、何を、誰が、どのように、いくらで"
+    assert asked_parts(many) == 6
+    assert sentences_for(many, base=2, per_part=1) == MOST_SENTENCES  # 2 + 5 further parts, capped
+    assert sentences_for(many, base=2, per_part=0) == 2
 
 
 def test_a_conversation_about_one_municipality_stays_with_it(svc):
