@@ -218,16 +218,35 @@ def test_a_contradiction_needs_the_lead_over_a_confirmation(words):
     assert decide(_prepared(words, text, [0.95, 0.9]), 0.5, 0.1, 0.99).verdict == "consistent"
 
 
-def test_a_statement_that_names_its_plan_is_judged_by_that_plan(words):
+def test_a_statement_that_names_its_plan_is_not_judged_by_a_sentence_that_names_another(words):
     text = "学校用の基本料金は、80m3までで9,800円とする。"
     prepared = _prepared(words, text, [0.95, 0.9])
-    # the more probable candidate (a conflict) is from a plan the statement does not name; the other is from it
-    prepared.candidates[0].features["document_missing"] = 1.0
-    prepared.candidates[1].features["document_missing"] = 0.0
+    # the more probable candidate (a conflict) names another plan; the other names none
+    prepared.candidates[0].other_document = True
     got = decide(prepared, 0.5, 0.0, 0.99)
     assert got.verdict == "consistent" and got.evidence[0].sentence.startswith("③")
-    prepared.candidates[1].features["document_missing"] = 1.0  # neither is from it: both count
+    prepared.candidates[1].other_document = True  # both name other plans: both count
     assert decide(prepared, 0.5, 0.0, 0.99).verdict == "conflict"
+
+
+@pytest.mark.parametrize("statement, candidate, other", [
+    # another plan's own period, named in the sentence
+    ("みどり野市後期基本計画の計画期間は、令和4年度から令和8年度までとする。",
+     "令和2年度から令和6年度までを計画期間とする「第2期みどり野市まち・ひと・しごと創生総合戦略」との整合を図る。", True),
+    # a table of the plan that names it shorter (基本計画 inside 後期基本計画): the same document
+    ("みどり野市後期基本計画の計画期間は、令和4年度から令和8年度までとする。", "(2)基本計画(計画期間5年間後期令和4年度~令和8年度)", False),
+    # a sentence that names no document at all is not about another one
+    ("みどり野市後期基本計画の計画期間は、令和4年度から令和8年度までとする。", "計画期間は令和4年度から令和8年度までの5年間です。", False),
+    # a date in front of 条例 is no document name (「昭和37年12月20日条例第11号」)
+    ("みどり野町防災会議条例は、昭和37年12月20日に制定された。", "昭和37年12月20日条例第11号", False),
+    # the statement names no document: nothing is another one
+    ("計画期間は、令和4年度から令和8年度までとする。", "第2期総合戦略の計画期間は令和2年度から令和6年度までです。", False),
+])
+def test_a_candidate_that_names_another_document(words, statement, candidate, other):
+    from assistant.check.subject import names_another_document
+
+    cand = passage_candidates(_passage(candidate), words)[0]
+    assert names_another_document(_subject(words, statement), cand) is other
 
 
 def test_fit_labels_the_candidates_that_hold_the_evidence(words):

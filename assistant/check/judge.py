@@ -30,7 +30,7 @@ from assistant.check.candidates import Candidate, passage_candidates
 from assistant.check.compare import Comparison, compare_actors, compare_values
 from assistant.check.report import EvidenceRef, StatementResult, cite
 from assistant.check.statements import Statement
-from assistant.check.subject import Retrieval, Subject, SubjectModel, features
+from assistant.check.subject import Retrieval, Subject, SubjectModel, features, names_another_document
 from assistant.check.values import Values, values_of
 from assistant.evidence import WordWeights
 from assistant.text.numerals import plain
@@ -54,6 +54,7 @@ class Scored:
     comparison: Comparison | None = None  # values only
     restating: Comparison | None = None  # values and actors (`compare.compare_actors`), for a restatement
     used: Comparison | None = None  # the one that counts at the operating point
+    other_document: bool = False  # it names a document the statement does not (`subject.names_another_document`)
 
 
 @dataclass
@@ -100,7 +101,8 @@ def prepare(statement: Statement, passages: list[Passage], words: WordWeights, c
         if key not in cache:
             cache[key] = passage_candidates(p, words)
         where = Retrieval(rank, p.doc_id == top_doc, docs[p.doc_id] / len(passages))
-        prepared.candidates += [Scored(c, 0.0, features(subject, c, where)) for c in cache[key]]
+        prepared.candidates += [Scored(c, 0.0, features(subject, c, where), other_document=names_another_document(subject, c))
+                                for c in cache[key]]
     return prepared
 
 
@@ -122,10 +124,10 @@ def decide(prepared: Prepared, threshold: float, lead: float, restated: float) -
     result, draft, has_values = prepared.result, prepared.draft, prepared.has_values
     result = StatementResult(result.id, result.text, result.section, "unsupported", "", line=result.line)
     same_subject = [x for x in prepared.candidates if x.probability >= threshold]
-    # a statement that names the plan it speaks of is judged by that plan where it speaks of the subject:
+    # a statement that names the plan it speaks of is not judged by a sentence that names another plan:
     # another plan's own period or target is another subject, whatever the words share
-    if any(x.features.get("document_missing", 0.0) > 0 for x in same_subject):
-        named = [x for x in same_subject if x.features.get("document_missing", 0.0) == 0]
+    if any(x.other_document for x in same_subject):
+        named = [x for x in same_subject if not x.other_document]
         same_subject = named or same_subject
     for x in same_subject:
         c = x.candidate

@@ -49,10 +49,34 @@ _LABEL = re.compile(r"^[^:：/]{1,20}?(?=\s*[:：/])")
 _WORD_RUN = re.compile(rf"[{KANJI}{KATAKANA}A-Za-z]+")
 # a document the statement names (「みどり野市地域公共交通計画の計画期間は…」), not itself (本計画)
 _DOCUMENT = re.compile(rf"[{KANJI}{KATAKANA}A-Za-z0-9・]{{2,}}?(?:計画|戦略|ビジョン|方針|条例|構想|指針|プラン|要綱|規則)")
+_UP_TO_A_NUMBER = re.compile(r"^.*[0-9]")
 _MUNICIPALITY = re.compile(r"(?<=.)[都道府県市町村区]")
 _SELF = re.compile(r"^(?:本|当|同|各|現行|上位|関連|個別|当該|次期)")
 _PLACE_SUFFIX = re.compile(r"(?<=..)[都道府県市町村区]$")  # 佐久市 is also written 佐久
 _TARGET = re.compile(r"目標|目指|めざ|まで(?:に|を)|見込|計画値|推計")
+
+
+def named_documents(plain_text: str) -> list[str]:
+    """The documents a plain text names (「みどり野市地域公共交通計画」 → 地域公共交通計画), not itself (本計画)."""
+    documents = []
+    for m in _DOCUMENT.finditer(plain_text):
+        # without what a number says in front (「令和2年12月20日条例」 is a date, 「第2期…戦略」 a term) and
+        # without the municipality (みどり野市地域公共交通計画 → 地域公共交通計画)
+        name = _UP_TO_A_NUMBER.sub("", m[0])
+        local = _MUNICIPALITY.split(name)[-1]
+        name = local if len(local) >= MIN_DOCUMENT_CHARS else name
+        if len(name) >= MIN_DOCUMENT_CHARS and not _SELF.match(name):
+            documents.append(name)
+    return documents
+
+
+def names_another_document(s: Subject, c: Candidate) -> bool:
+    """The candidate itself names a document that is none of those the statement names (and names none of
+    them): 「第2期…総合戦略の計画期間」 for a statement about the 後期基本計画 speaks of another plan. A name
+    inside another counts as the same document (基本計画 in a table of the 後期基本計画)."""
+    if not s.documents or any(d in c.plain for d in s.documents):
+        return False
+    return any(not any(n in d or d in n for d in s.documents) for n in named_documents(c.plain))
 
 
 def bigrams(text: str) -> set[str]:
@@ -78,16 +102,8 @@ class Subject:
            values: Values, places: list[str]) -> Subject:
         top = max(weights, key=lambda t: weights[t]) if weights else ""
         names = [(n, _PLACE_SUFFIX.sub("", n)) for n in map(plain, places)]
-        documents = []
-        for m in _DOCUMENT.finditer(plain_text):
-            # without the municipality in front (みどり野市地域公共交通計画 → 地域公共交通計画)
-            name = m[0]
-            local = _MUNICIPALITY.split(name)[-1]
-            name = local if len(local) >= MIN_DOCUMENT_CHARS else name
-            if len(name) >= MIN_DOCUMENT_CHARS and not _SELF.match(name):
-                documents.append(name)
         return cls(weights, full_weights, values, bigrams(plain_text), top, bool(_TARGET.search(plain_text)),
-                   [short or n for n, short in names], documents)
+                   [short or n for n, short in names], named_documents(plain_text))
 
     @classmethod
     def read(cls, text: str, values: Values, words: WordWeights) -> Subject | None:
