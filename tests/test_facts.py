@@ -349,6 +349,8 @@ def test_durations_are_counts_of_years(text: str, value: float) -> None:
         ("1.45℃（±0.12）高くなり", "quantity", 1.45, "℃"),
         ("気温が２度上昇", "quantity", 2, "℃"),
         ("970 万トン", "quantity", 9_700_000, "t"),
+        ("1人当たり3.3 m2で算出", "quantity", 3.3, "m2"),  # a space before the unit, as PDFs give it
+        ("1人当たり3.3平方メートル", "quantity", 3.3, "m2"),
         ("３つの危機", "quantity", 3, "つ"),
         ("29.0 パーセント", "percent", 29, "%"),
         ("43.1％の人", "percent", 43.1, "%"),

@@ -135,6 +135,28 @@ def test_targets_are_compared_with_targets_and_base_years_with_base_years():
     assert draft.is_base(draft.facts[1]) and not draft.is_base(draft.facts[0])
 
 
+def test_one_year_differing_where_the_figure_and_the_other_years_agree_is_a_conflict():
+    draft = values_of("国は、2050年カーボンニュートラルに加え、2031年度に温室効果ガスを46%削減することを目指す。")
+    sentence = values_of("2050年カーボンニュートラルに加え、2030年度に温室効果ガスを46%削減することを目指す。", False)
+    c = compare_values(draft, sentence)
+    assert c.outcome == "conflict" and [d for _, d, _ in c.differ] == ["2031年度"]
+    # no figure agrees: another reference time, not a contradiction
+    other = values_of("2050年カーボンニュートラルに向け、2030年度の排出量を2013年度から減らす。", False)
+    assert compare_values(values_of("2050年を見据え、2031年度の排出量を2013年度比で減らす。"), other).outcome == "neutral"
+
+
+@pytest.mark.parametrize("draft, sentence, outcome", [
+    ("後期基本計画は、令和8年度までを計画期間とする。", "後期基本計画(計画期間 令和4年度~令和8年度)", "support"),
+    ("後期基本計画は、令和9年度までを計画期間とする。", "後期基本計画(計画期間 令和4年度~令和8年度)", "conflict"),
+    ("総合戦略は、2016年度から始まる5か年を対象期間とする。", "対象期間は2015年度から2019年度までとします。", "conflict"),
+    ("総合戦略は、2015年度から始まる5か年を対象期間とする。", "対象期間は2015年度から2019年度までとします。", "support"),
+    # a deadline is not a period: 「2050年まで」 is not compared with a plan's years
+    ("2050年までに温室効果ガス排出を実質ゼロにする。", "計画の期間は令和3年度~令和12年度とする。", "neutral"),
+])
+def test_a_period_stated_by_one_end_is_compared_on_that_end(draft, sentence, outcome):
+    assert compare_values(values_of(draft), values_of(sentence, False), draft_plain=plain(draft)).outcome == outcome
+
+
 # --- actors -----------------------------------------------------------------------------
 
 

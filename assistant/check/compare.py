@@ -9,7 +9,7 @@ actor in each slot (`differing_actors`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.check.values import STRONG, Values
 from assistant.text.facts import KANJI, KATAKANA, Fact, compare_facts, compatible, values_equal
@@ -23,6 +23,7 @@ _FIGURE = re.compile(r"\d+(?:,\d{3})*(?:\.(?P<dec>\d+))?")
 APPROX_KINDS = {"quantity", "percent", "points", "number"}
 APPROX_REACH = 4  # characters around a figure searched for 約 / 程度
 FOREIGN_SUBJECT_SHARE = 0.5  # a figure's subject shares fewer of its bigrams with the statement: another subject
+_OF_A_PERIOD = re.compile(r"期間")  # a statement about a period (計画期間, 対象期間), not a deadline
 UNSTATED_DISTANCE = 100  # the distance of a period end that one side leaves open
 
 
@@ -55,7 +56,9 @@ class Comparison:
             # which `_contradicted` accepts only from a sentence that says nearly the same thing
             return "conflict" if self.strong_same or not self.strong_missing else "neutral"
         if self.weak_differ:
-            return "neutral"
+            # some years agree and one differs: the same statement with another year when a figure agrees
+            # too (2030年度に46%削減 vs 2031年度に46%削減), else another reference time
+            return "conflict" if self.strong_same else "neutral"
         if self.strong_same or (self.weak_same and not self.strong_missing):
             return "support"
         return "neutral"
@@ -161,8 +164,12 @@ def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> l
     paired = {id(b) for _, b, _ in compare_facts([f], sentence.facts)}
     out = []
     for g in sentence.facts:
-        if not compatible(f, g) or (f.kind == "period" and _open_ends(f) != _open_ends(g)):
-            continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
+        if compatible(f, g) and f.kind == "period" and _open_ends(f) != _open_ends(g):
+            g = _as_stated(g, f, draft_plain)
+            if g is None:
+                continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
+        elif not compatible(f, g):
+            continue
         if draft.per_year(f) != sentence.per_year(g):
             continue  # 毎年度600人 is a rate, 12,000人 a total
         if f.kind in APPROX_KINDS and draft.is_target(f) != sentence.is_target(g):
@@ -174,6 +181,16 @@ def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> l
         if id(g) in paired or (f.kind in STRONG | {"date"} and not _foreign_subject(g, draft_plain)):
             out.append(g)
     return out
+
+
+def _as_stated(g: Fact, f: Fact, draft_plain: str) -> Fact | None:
+    """A closed period `g` seen by the end that the draft's half-open period `f` states, when the draft
+    speaks of a period (「令和8年度までを計画期間とする」 against 「令和4年度~令和8年度」); else None."""
+    stated = _open_ends(f)
+    if not _OF_A_PERIOD.search(draft_plain) or any(_open_ends(g)) or all(stated) or not isinstance(g.value, tuple):
+        return None
+    start, end = g.value
+    return replace(g, value=(None if stated[0] else start, None if stated[1] else end))
 
 
 def _open_ends(f: Fact) -> tuple[bool, bool]:

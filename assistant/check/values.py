@@ -32,7 +32,7 @@ _PER_YEAR = re.compile(r"(?:毎年度?|年間|年平均|1年当たり|1年あた
 _TARGET_WORDS = re.compile(r"目標|目指|めざ|までに|見込|計画値|予定|予測|推計|見通し")
 _DATE_RANGE = re.compile(r"\s*(?:[(（][^()（）]{1,3}[)）])?\s*(?:から|より|[~〜～\-‐―ー–—])\s*")
 # 「令和3年度から」 then 「5年間」; 「令和6年度を初年度とする」 then 「5か年」
-_FROM_LENGTH = re.compile(r"\s*(?:の)?\s*")
+_FROM_LENGTH = re.compile(r"\s*(?:(?:始|はじ)まる|開始する|の)?\s*")  # 「2015年度から始まる5か年」
 _FIRST_YEAR = re.compile(r"\s*を(?:初年度|始期|計画初年度)と(?:する|し)[、,]?\s*")
 _LAST_YEAR = re.compile(r"\s*を(?:目標|最終|終期|計画最終|計画目標)年度?")
 FISCAL_FIRST_MONTH = 4  # a Japanese fiscal year runs from April to March

@@ -149,7 +149,8 @@ _UNITS: dict[str, tuple[str, str]] = {
     **dict.fromkeys(["ポイント", "pt"], ("points", "ポイント")),
 }
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
-_QUANTITY = re.compile(rf"(?:約)?{_NUM}(?P<u>{_UNIT_ALT})(?![A-Za-z])")
+# a space may stand between a figure and its unit in text taken from PDFs (「3.3 m2/1人」)
+_QUANTITY = re.compile(rf"(?:約)?{_NUM} ?(?P<u>{_UNIT_ALT})(?![A-Za-z])")
 _TEMPERATURE_CONTEXT = re.compile(r"気温|温度|温暖化|水温|℃|°C")
 _COUNTED_NOUN = re.compile(rf"{_NUM}(?:\([^()]{{0,30}}\))?の(?P<noun>[{_KANJI}{_KATAKANA}]+)")
 _COUNTER_SUFFIXES = tuple(
