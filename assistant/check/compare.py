@@ -165,9 +165,10 @@ def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> l
     out = []
     for g in sentence.facts:
         if compatible(f, g) and f.kind == "period" and _open_ends(f) != _open_ends(g):
-            g = _as_stated(g, f, draft_plain)
-            if g is None:
+            seen = _as_stated(g, f, draft_plain)
+            if seen is None:
                 continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
+            g = seen
         elif not compatible(f, g):
             continue
         if draft.per_year(f) != sentence.per_year(g):
