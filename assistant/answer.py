@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 from assistant.covered import CoveredModel
 from assistant.errors import BadRequest, ModelUnavailable
@@ -305,12 +307,88 @@ class AnswerEngine:
 
     def stream(self, question: str, history: list[dict] | None = None,
                filters: SearchFilters | None = None) -> Iterator[dict]:
-        """Events for a chat: {"type": "delta", "text"} …, then {"type": "answer", ...}."""
-        answer = self.ask(question, history, filters)
-        for piece in SENTENCE_BOUNDARY.split(answer.text):
-            if piece:
-                yield {"type": "delta", "text": piece}
+        """Events for a chat: {"type": "delta", "text"} …, then {"type": "answer", ...}. With a generator
+        that streams, each sentence is shown as soon as it is written and verified (`SentenceCheck`); the
+        first one that fails verification ends the answer there (before anything is shown: the extractive
+        answer instead). Otherwise the whole answer, verified, cut at sentence ends."""
+        if self.generator is None or not hasattr(self.generator, "stream"):
+            yield from answer_events(self.ask(question, history, filters))
+            return
+        question = validate_question(question, self.max_question_chars)
+        ev = self.gather(question, history, filters)
+        if not self.covered(ev):
+            yield from answer_events(_abstain_answer(ev))
+            return
+        correction = premise_conflict(question, ev)
+        if correction is not None:
+            yield from answer_events(correction)
+            return
+        shown: list[str] = []
+        try:
+            answer = yield from self._stream_verified(ev, history, shown)
+        except ModelUnavailable as exc:
+            if shown:
+                raise  # a model lost midway: what was shown is verified, the rest cannot be written
+            answer = self.extractive(ev)
+            answer.notice = f"言語モデルに接続できなかったため、資料の該当箇所をそのまま示しています（{exc}）"
+            yield from answer_events(self.name_issuers(answer))
+            return
+        if answer is None:  # nothing verified to show: the passages as they are
+            yield from answer_events(self.name_issuers(self.extractive(ev)))
+            return
+        if answer.abstained:
+            yield from answer_events(answer)
+            return
+        before = answer.text
+        answer = self.name_issuers(answer)
+        if answer.text != before:
+            yield {"type": "delta", "text": answer.text[len(before):]}
         yield {"type": "answer", **answer.to_dict()}
+
+    def _stream_verified(self, ev: Evidence, history: list[dict] | None,
+                         shown: list[str]) -> abc.Generator[dict, None, Answer | None]:
+        """Yield each verified sentence as the model writes it (and append it to `shown`); return the
+        answer made of them, an abstention when the model says the passages do not cover the question,
+        or None when nothing could be shown."""
+        assert self.generator is not None
+        generator = self.generator
+        check = SentenceCheck(ev, self.tokenizer.proper_nouns)
+        english = is_english(ev.question)
+        held: list[str] = []  # connective sentences, shown with the next cited one (an answer must cite)
+        text, done = "", 0
+        pieces = generator.stream(self._messages(ev, history), max_tokens=ANSWER_TOKENS)  # type: ignore[attr-defined]
+        try:
+            for piece in chain(pieces, (None,)):
+                text += piece or ""
+                sentences = check.sentences(text)
+                for sent in (sentences if piece is None else sentences[:-1])[done:]:  # the last may still grow
+                    done += 1
+                    if _SAYS_NOT_COVERED.search(sent):
+                        if shown or held:
+                            return check.answer(shown, generator.name) if shown else None
+                        answer = _abstain_answer(ev)
+                        answer.generator = generator.name
+                        return answer
+                    cited = check.cite(sent)
+                    if cited is None:  # stated by no passage: never shown, and the answer ends before it
+                        return check.answer(shown, generator.name) if shown else None
+                    held.append(cited)
+                    if cited != sent:  # it cites a passage: show it, with the connectives before it
+                        yield {"type": "delta", "text": (" " if english and shown else "") + (" " if english else "").join(held)}
+                        shown.extend(held)
+                        held.clear()
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # stop the model: nothing after a failed sentence is shown
+        return check.answer(shown, generator.name) if shown else None
+
+    def _messages(self, ev: Evidence, history: list[dict] | None) -> list[dict]:
+        focus: dict[int, str] = {}
+        for _, i, sentence in ev.quoted or ev.ranked_sentences:
+            focus.setdefault(i, sentence)
+        shown = ev.passages[:GENERATOR_PASSAGES]
+        return build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus)
 
     def extractive(self, ev: Evidence, max_sentences: int | None = None, relative: float = EXTRACT_RELATIVE) -> Answer:
         """Quote the sentences that answer the question, each with its citation: as many as its parts need
@@ -358,14 +436,17 @@ class AnswerEngine:
     # ------------------------------------------------------------------ LLM path
     def _generate(self, ev: Evidence, history: list[dict] | None) -> Answer:
         assert self.generator is not None
-        focus: dict[int, str] = {}
-        for _, i, sentence in ev.quoted or ev.ranked_sentences:
-            focus.setdefault(i, sentence)
-        shown = ev.passages[:GENERATOR_PASSAGES]
-        messages = build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus)
-        text = self.generator.chat(messages, max_tokens=ANSWER_TOKENS).strip()
+        text = self.generator.chat(self._messages(ev, history), max_tokens=ANSWER_TOKENS).strip()
         answer = verify(ev, text, self.generator.name, self.tokenizer.proper_nouns)
         return answer if answer is not None else self.extractive(ev)
+
+
+def answer_events(answer: Answer) -> Iterator[dict]:
+    """A finished answer as chat events: its sentences, then the answer."""
+    for piece in SENTENCE_BOUNDARY.split(answer.text):
+        if piece:
+            yield {"type": "delta", "text": piece}
+    yield {"type": "answer", **answer.to_dict()}
 
 
 def premise_conflict(question: str, ev: Evidence) -> Answer | None:
@@ -488,36 +569,62 @@ def _supported(sentence: str, passage_text: str) -> bool:
     return True
 
 
+_SAYS_NOT_COVERED = re.compile(r"記載(が|は)(見当たりません|ありません)|含まれていません|not (covered|mentioned)")
+_BARE_CHARS = 4  # an answer with fewer word characters (「5 [1]」) is too bare to be one
+
+
+class SentenceCheck:
+    """`verify` one sentence at a time, as a model writes them: each sentence must state only what a
+    retrieved passage states (numbers and dates compared as values, proper nouns present), and is cited
+    with the passage that shares most of its words. The answer's citations are numbered in order of use."""
+
+    def __init__(self, ev: Evidence, proper_nouns: Callable[[str], list[str]]) -> None:
+        self.ev, self.proper_nouns = ev, proper_nouns
+        self.texts = [_without_instructions(p.text) for p in ev.passages]  # what a passage states, not what it orders
+        self.used: dict[int, int] = {}  # passage index → citation number
+
+    def sentences(self, text: str) -> list[str]:
+        """A model's text as sentences, its own citation marks dropped (each sentence is cited anew)."""
+        return split_sentences(_CITE.sub("", text), english=is_english(self.ev.question))
+
+    def cite(self, sentence: str) -> str | None:
+        """The sentence with its citation; as it is when it states no fact (a connective); None when it
+        states a number, date or name that no passage states (it must never be shown)."""
+        support = [i for i, t in enumerate(self.texts) if _supported(sentence, t)]
+        names = self.proper_nouns(sentence)
+        support = [i for i in support if all(n in self.texts[i] for n in names)]
+        if not support:
+            return None
+        best = _best_by_words(sentence, self.texts, support)
+        if best is None and (canonical_tokens(sentence) or names):
+            best = support[0]
+        if best is None:
+            return sentence
+        return f"{sentence}[{self.used.setdefault(best, len(self.used) + 1)}]"
+
+    def answer(self, sentences: list[str], generator: str) -> Answer:
+        citations = [Citation(n, self.ev.passages[i]) for i, n in sorted(self.used.items(), key=lambda x: x[1])]
+        joiner = " " if is_english(self.ev.question) else ""
+        return Answer(self.ev.question, joiner.join(sentences), abstained=False, citations=citations,
+                      generator=generator)
+
+
 def verify(ev: Evidence, text: str, generator: str, proper_nouns: Callable[[str], list[str]]) -> Answer | None:
     """Check a generated answer against the passages; repair its citations or reject it (None)."""
-    if len(re.sub(r"\[\d+\]|[\s\W\d]", "", text)) < 4:
+    if len(re.sub(r"\[\d+\]|[\s\W\d]", "", text)) < _BARE_CHARS:
         return None  # 「5 [1]」: too bare to be an answer
-    if re.search(r"記載(が|は)(見当たりません|ありません)|含まれていません|not (covered|mentioned)", text):
+    if _SAYS_NOT_COVERED.search(text):
         ans = _abstain_answer(ev)
         ans.generator = generator
         return ans
+    check = SentenceCheck(ev, proper_nouns)
     out: list[str] = []
-    used: dict[int, int] = {}
-    texts = [_without_instructions(p.text) for p in ev.passages]  # what a passage states, not what it orders
-    for sent in split_sentences(_CITE.sub("", text), english=is_english(ev.question)):
-        support = [i for i, t in enumerate(texts) if _supported(sent, t)]
-        names = proper_nouns(sent)
-        support = [i for i in support if all(n in texts[i] for n in names)]
-        if not support:
+    for sent in check.sentences(text):
+        cited = check.cite(sent)
+        if cited is None:
             return None  # a number, date or name that no passage states: never shown
-        best = _best_by_words(sent, texts, support)
-        if best is None and (canonical_tokens(sent) or names):
-            best = support[0]
-        if best is None:
-            out.append(sent)  # a connective sentence stating no fact
-            continue
-        n = used.setdefault(best, len(used) + 1)
-        out.append(f"{sent}[{n}]")
-    if not used:
-        return None
-    citations = [Citation(n, ev.passages[i]) for i, n in sorted(used.items(), key=lambda x: x[1])]
-    joiner = " " if is_english(ev.question) else ""
-    return Answer(ev.question, joiner.join(out), abstained=False, citations=citations, generator=generator)
+        out.append(cited)
+    return check.answer(out, generator) if check.used else None
 
 
 def _best_by_words(sentence: str, texts: list[str], candidates: list[int]) -> int | None:

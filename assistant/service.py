@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from assistant.answer import AnswerEngine, is_english
+from assistant.answer import AnswerEngine, answer_events, is_english
 from assistant.check import CheckReport, check_draft
 from assistant.check.draft import ProgressFn as CheckProgressFn
 from assistant.config import Settings
@@ -25,7 +25,6 @@ from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
 from assistant.store import ClientStore, EdgeStore, Store
 from assistant.text.english import JAPANESE, japanese_terms
-from assistant.text.sentences import SENTENCE_BOUNDARY
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
 from assistant.where import CoverageReport, where_covered
@@ -248,13 +247,20 @@ class PlanAssistant:
 
     def ask_stream(self, question: str, history: list[dict] | None = None,
                    filters: SearchFilters | None = None) -> Iterator[dict]:
-        """Events for a chat: {"type": "delta", "text"} …, then {"type": "answer", ...}. The answer is
-        verified whole before it is shown, so this is `ask` (gate included) cut at sentence ends."""
-        answer = self.ask(question, history, filters)
-        for piece in SENTENCE_BOUNDARY.split(answer.text):
-            if piece:
-                yield {"type": "delta", "text": piece}
-        yield {"type": "answer", **answer.to_dict()}
+        """Events for a chat: {"type": "delta", "text"} …, then {"type": "answer", ...}. With a language
+        model each sentence comes as soon as it is written and verified (`AnswerEngine.stream`), through
+        the gate like `ask`; a question the gate turns away is answered extractively, with the notice."""
+        engine = self.engine
+        if engine.generator is None:
+            yield from engine.stream(question, history, filters)
+            return
+        if not self.gate.enter():
+            yield from answer_events(self.ask(question, history, filters))
+            return
+        try:
+            yield from engine.stream(question, history, filters)
+        finally:
+            self.gate.leave()
 
     def check(self, draft: str, against: str = "all", progress: CheckProgressFn | None = None,
               exclude_docs: list[str] | None = None, gaps: bool = True) -> CheckReport:

@@ -214,8 +214,10 @@ class SparseEncoder(Protocol):
 class Generator(Protocol):
     """Writes text from OpenAI-style messages: `[{"role": "system"|"user"|"assistant", "content": str}]`.
 
-    Only a whole answer is asked for: the answer engine verifies every figure and citation before
-    showing anything, so a token stream would buy nothing. `name` is recorded on each answer.
+    `chat` returns the whole answer. A generator may also have `stream(messages, *, max_tokens,
+    temperature) -> Iterator[str]` (both bundled ones do): the answer engine then verifies each sentence
+    as soon as it is written and shows it, instead of waiting for the whole answer. `name` is recorded
+    on each answer.
     """
 
     name: str

@@ -45,6 +45,7 @@ def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
     from assistant.answer import AnswerEngine
     from assistant.config import Settings
     from assistant.covered import CoveredModel
+    from assistant.quote import QuoteModel
     from assistant.service import PlanAssistant
 
     lines = (SAMPLES / "sample_qa.jsonl").read_text(encoding="utf-8").splitlines()
@@ -56,13 +57,15 @@ def run_answer_bench(args: argparse.Namespace, what: set[str]) -> None:
         with PlanAssistant(settings) as svc:
             svc.ingest([SAMPLES / "docs"], manifest=SAMPLES / "docs" / "manifest.json")
             if "answers" in what:
-                print("answer latency on the sample documents (first event = first verified text shown)")
+                print("answer latency on the sample documents (first = the first verified sentence shown, as a model "
+                      "streams; full = the whole answer)")
                 print(f"{'generator':45s} {'first p50':>9s} {'first p95':>9s} "
                       f"{'full p50':>8s} {'full p95':>8s}")
                 settings_models = Settings(data_dir=base, generator="extractive")
                 for name, gen, cleanup in _generators(settings_models, ["extractive", "local", "openai"]):
                     engine = AnswerEngine(svc.search, svc.tokenizer, svc.term_stats, svc.embedder, gen,
-                                          covered=CoveredModel.load(svc.settings.covered_model))
+                                          covered=CoveredModel.load(svc.settings.covered_model),
+                                          quote=QuoteModel.load(svc.settings.quote_model))
                     first, full = [], []
                     for c in cases:
                         t0 = time.perf_counter()

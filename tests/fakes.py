@@ -87,6 +87,7 @@ class ScriptedGenerator:
         self.replies: list[str] = []  # every reply given, in order
         self._rules: list[tuple[Condition, Reply]] = []
         self._queue: list[Reply] = []
+        self.streamed, self.stream_pieces, self.stopped = 0, 0, False
 
     # ------------------------------------------------------------------ scripting
     def when(self, condition: Condition, reply: Reply) -> ScriptedGenerator:
@@ -128,8 +129,18 @@ class ScriptedGenerator:
         return text
 
     def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> Iterator[str]:
+        """The reply in pieces of up to 8 characters, as a model streams it; `streamed` counts the pieces
+        taken so far and `stopped` says whether the reader closed the stream before its end."""
         text = self.chat(messages, max_tokens=max_tokens, temperature=temperature)
-        yield from re.findall(r".{1,8}", text, flags=re.DOTALL)
+        pieces = re.findall(r".{1,8}", text, flags=re.DOTALL)
+        self.streamed, self.stream_pieces, self.stopped = 0, len(pieces), False
+        try:
+            for piece in pieces:
+                self.streamed += 1
+                yield piece
+        except GeneratorExit:
+            self.stopped = self.streamed < len(pieces)
+            raise
 
 
 def is_translation(prompt: Prompt) -> bool:

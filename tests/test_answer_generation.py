@@ -124,6 +124,63 @@ def test_made_up_figure_falls_back_to_the_extractive_answer(svc, model):
     assert "1,200千人" in a.text and a.citations and a.citations[0].passage.doc_id == TRANSPORT
 
 
+# ---------------------------------------------------------------------- streaming, sentence by sentence
+MADE_UP_SENTENCE = "計画期間中に市民アンケートを9,876人に送ります。"  # a figure no passage states
+
+
+def _period_then(p: Prompt, second: str = "計画の進み具合は毎年度点検します。") -> str:
+    period = group(PERIOD, p.passage_with(PERIOD).text)
+    return f"後期基本計画の計画期間は、{period}です。{second}この計画に沿って取り組みます。"
+
+
+def test_a_streamed_answer_shows_its_first_verified_sentence_before_the_model_has_finished(svc, model):
+    model.when(is_answer_request, _period_then)
+    events, taken_at_first = [], None
+    for event in svc.ask_stream(PERIOD_QUESTION):
+        if event["type"] == "delta" and taken_at_first is None:
+            taken_at_first = model.streamed
+        events.append(event)
+
+    assert len(model.prompts) == 1 and model.stream_pieces > 3
+    assert taken_at_first is not None and taken_at_first < model.stream_pieces  # shown while the model writes
+    answer = events[-1]
+    assert answer["type"] == "answer" and answer["generator"] == model.name and not answer["abstained"]
+    shown = "".join(e["text"] for e in events if e["type"] == "delta")
+    assert shown == answer["answer"] and "令和6年度から令和10年度" in shown
+    assert re.search(r"令和6年度から令和10年度までです。\[1\]", shown)  # cited sentence by sentence
+    # the same text as the whole answer verified at once
+    assert shown == svc.ask(PERIOD_QUESTION).text
+
+
+def test_a_streamed_answer_ends_before_a_sentence_no_passage_supports_and_stops_the_model(svc, model):
+    model.when(is_answer_request, lambda p: _period_then(p, MADE_UP_SENTENCE))
+    events = list(svc.ask_stream(PERIOD_QUESTION))
+    assert "9,876" not in model.read().user  # the figure is truly made up
+    answer = events[-1]
+    shown = "".join(e["text"] for e in events if e["type"] == "delta")
+    assert answer["generator"] == model.name and shown == answer["answer"]
+    assert "令和6年度から令和10年度" in shown and answer["citations"]
+    assert "9,876" not in shown and "この計画に沿って" not in shown  # nothing from the unsupported sentence on
+    assert model.stopped  # the stream was closed: the model did not write on for nothing
+
+
+def test_a_streamed_answer_whose_first_sentence_is_unsupported_is_the_extractive_one(svc, model):
+    model.when(is_answer_request, "後期基本計画の計画期間は、令和7年度から令和12年度までです。")
+    events = list(svc.ask_stream(PERIOD_QUESTION))
+    answer = events[-1]
+    assert len(model.prompts) == 1 and answer["generator"] == "extractive"
+    assert "令和7年度から令和12年度" not in "".join(e["text"] for e in events if e["type"] == "delta")
+    assert "令和6年度から令和10年度" in answer["answer"]
+
+
+def test_a_streamed_not_covered_reply_is_an_abstention(svc, model):
+    model.when(is_answer_request, "資料には記載が見当たりません。")
+    events = list(svc.ask_stream(PERIOD_QUESTION))
+    answer = events[-1]
+    assert len(model.prompts) == 1 and answer["abstained"] and not answer["citations"]
+    assert "".join(e["text"] for e in events if e["type"] == "delta") == answer["answer"]
+
+
 # ---------------------------------------------------------------------- "not covered"
 def test_not_covered_reply_gives_an_abstention_with_related_passages(svc, model):
     def decline_unless_stated(p: Prompt) -> str:

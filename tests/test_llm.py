@@ -232,6 +232,18 @@ def test_one_generator_serves_concurrent_requests(local):
 
 @needs_llama
 @needs_parts
+def test_local_generator_streams_the_same_answer_in_pieces_and_stops_when_closed(local):
+    whole = local.chat(repeat("図書館"), max_tokens=24)
+    pieces = list(local.stream(repeat("図書館"), max_tokens=24))
+    assert len(pieces) > 1 and "".join(pieces) == whole  # temperature 0: the same text, token by token
+    stream = local.stream(repeat("公園"), max_tokens=24)
+    first = next(stream)
+    stream.close()  # a reader that stops early frees the model for the next request
+    assert first and "公園" in local.chat(repeat("公園"), max_tokens=16)
+
+
+@needs_llama
+@needs_parts
 def test_prompt_longer_than_the_context_is_a_bad_request(local):
     too_long = [{"role": "user", "content": "計画書の本文。" * 800}]
     with pytest.raises(BadRequest, match="n_ctx=1024"):
@@ -333,6 +345,8 @@ def test_openai_compatible_server_chats_and_follows_the_input(server):
 
     assert "図書館" in library and "公園" not in library
     assert "公園" in park and "図書館" not in park
+    pieces = list(generator.stream(repeat("図書館"), max_tokens=24))
+    assert len(pieces) > 1 and "".join(pieces) == library  # server-sent events, the same text
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """The two generators: llama.cpp in-process, and any OpenAI-compatible chat server.
 
-Both take OpenAI-style messages and return the whole answer as one string; the answer engine
-verifies the full text before anything is shown, so there is no token streaming.
+Both take OpenAI-style messages and return the whole answer as one string (`chat`) or its text as
+the model writes it (`stream`): the answer engine verifies each sentence as it is completed and shows
+only verified ones (`assistant.answer.SentenceCheck`).
 Third-party types (llama.cpp responses, llama-index messages, openai/httpx errors) stay inside
 this module and are imported lazily, so `import assistant.llm` costs nothing without the extras.
 """
@@ -83,6 +84,25 @@ class LlamaCppGenerator:
                     f"the prompt does not fit the model's context (n_ctx={self.n_ctx}): {err}") from err
         return result["choices"][0]["message"].get("content") or ""
 
+    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> Iterator[str]:
+        """The answer's text as the model writes it; closing the iterator stops the generation (and frees
+        the model for the next question)."""
+        plain = _plain_messages(messages)
+        self.warm_up()
+        with self._lock:
+            try:
+                chunks = self._llm.create_chat_completion(messages=plain, max_tokens=max_tokens,
+                                                          temperature=temperature, stream=True)
+                for chunk in chunks:
+                    piece = chunk["choices"][0].get("delta", {}).get("content")
+                    if piece:
+                        yield piece
+            except ValueError as err:
+                if "context window" not in str(err):
+                    raise
+                raise BadRequest(
+                    f"the prompt does not fit the model's context (n_ctx={self.n_ctx}): {err}") from err
+
 
 class OpenAICompatGenerator:
     """A chat model behind an OpenAI-compatible HTTP API, via llama-index's `OpenAILike`.
@@ -125,6 +145,18 @@ class OpenAICompatGenerator:
         with _server_errors(self.base_url, self.timeout):
             response = self._llm.chat(msgs, max_tokens=max_tokens, temperature=temperature)
         return response.message.content or ""
+
+    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> Iterator[str]:
+        """The answer's text as the server sends it (server-sent events); closing the iterator ends the request."""
+        plain = _plain_messages(messages)
+        self.warm_up()
+        from llama_index.core.llms import ChatMessage, MessageRole
+
+        msgs = [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in plain]
+        with _server_errors(self.base_url, self.timeout):
+            for response in self._llm.stream_chat(msgs, max_tokens=max_tokens, temperature=temperature):
+                if response.delta:
+                    yield response.delta
 
 
 @contextmanager
