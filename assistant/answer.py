@@ -286,10 +286,14 @@ class AnswerEngine:
             try:
                 return self.name_issuers(self._generate(ev, history))
             except ModelUnavailable as exc:
-                ans = self.extractive(ev)
-                ans.notice = f"言語モデルに接続できなかったため、資料の該当箇所をそのまま示しています（{exc}）"
-                return self.name_issuers(ans)
+                return self.name_issuers(self._without_model(ev, exc))
         return self.name_issuers(self.extractive(ev))
+
+    def _without_model(self, ev: Evidence, exc: ModelUnavailable) -> Answer:
+        """The extractive answer, saying that the language model could not be reached."""
+        answer = self.extractive(ev)
+        answer.notice = f"言語モデルに接続できなかったため、資料の該当箇所をそのまま示しています（{exc}）"
+        return answer
 
     def name_issuers(self, answer: Answer) -> Answer:
         """An answer citing documents of two or more issuers (two municipalities, or a municipality and the
@@ -329,9 +333,7 @@ class AnswerEngine:
         except ModelUnavailable as exc:
             if shown:
                 raise  # a model lost midway: what was shown is verified, the rest cannot be written
-            answer = self.extractive(ev)
-            answer.notice = f"言語モデルに接続できなかったため、資料の該当箇所をそのまま示しています（{exc}）"
-            yield from answer_events(self.name_issuers(answer))
+            yield from answer_events(self.name_issuers(self._without_model(ev, exc)))
             return
         if answer is None:  # nothing verified to show: the passages as they are
             yield from answer_events(self.name_issuers(self.extractive(ev)))
@@ -373,8 +375,11 @@ class AnswerEngine:
                     if cited is None:  # stated by no passage: never shown, and the answer ends before it
                         return check.answer(shown, generator.name) if shown else None
                     held.append(cited)
-                    if cited != sent:  # it cites a passage: show it, with the connectives before it
-                        yield {"type": "delta", "text": (" " if english and shown else "") + (" " if english else "").join(held)}
+                    if cited != sent or (piece is None and shown):
+                        # it cites a passage: show it with the connectives before it (at the end, those after
+                        # the last cited sentence too)
+                        joiner = " " if english else ""
+                        yield {"type": "delta", "text": (joiner if shown else "") + joiner.join(held)}
                         shown.extend(held)
                         held.clear()
         finally:
