@@ -98,11 +98,11 @@ def test_draft_check_on_the_check_split(corpus_svc):
 
 
 def test_plan_periods_are_judged_by_the_plan_the_statement_names(corpus_svc):
-    """Period statements written for this test (tests/data/period_statements.jsonl, not evaluation cases)
+    """Period statements written for this test (tests/statements/period_statements.jsonl, not evaluation cases)
     over five corpus documents: the plan's own period confirms or contradicts, not another plan's."""
     from eval.check_eval import evaluate_check
 
-    path = Path(__file__).with_name("data") / "period_statements.jsonl"
+    path = Path(__file__).with_name("statements") / "period_statements.jsonl"
     cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     _, details = evaluate_check(corpus_svc, cases)
     right = [d["id"] for d in details if d["verdict"] == d["expected"]]

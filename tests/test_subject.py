@@ -5,6 +5,7 @@ these tests in the style of municipal plans (none is an evaluation case)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -240,14 +241,26 @@ def test_a_contradiction_needs_the_lead_over_a_confirmation(words):
     assert decide(_prepared(words, text, [0.95, 0.9]), 0.5, 0.1, 0.99).verdict == "consistent"
 
 
-def test_a_statement_that_names_its_plan_is_not_judged_by_a_sentence_that_names_another(words):
+def test_a_statement_that_names_its_plan_is_judged_by_the_documents_that_name_it(words):
     text = "学校用の基本料金は、80m3までで9,800円とする。"
     prepared = _prepared(words, text, [0.95, 0.9])
-    # the more probable candidate (a conflict) names another plan; the other names none
-    prepared.candidates[0].other_document = True
+    first, second = prepared.candidates
+    # the more probable candidate (a conflict) names another plan; the other names none, in a document that
+    # names the statement's plan elsewhere
+    first.other_document, first.features["document_missing"] = True, 1.0
+    second.features["document_missing"] = 0.0
     got = decide(prepared, 0.5, 0.0, 0.99)
     assert got.verdict == "consistent" and got.evidence[0].sentence.startswith("③")
-    prepared.candidates[1].other_document = True  # both name other plans: both count
+    # a candidate naming no plan, from a document where the statement's plan is named nowhere, does not count
+    first.other_document = False
+    first.candidate = dataclasses.replace(first.candidate, passage=_passage(first.candidate.passage.text, doc="other"))
+    got = decide(prepared, 0.5, 0.0, 0.99)
+    assert got.verdict == "consistent" and got.evidence[0].sentence.startswith("③")
+    # no candidate names it anywhere: all of them count, as for a statement naming no plan (the more probable
+    # contradiction wins)
+    first.features["document_missing"] = second.features["document_missing"] = 1.0
+    assert decide(prepared, 0.5, 0.0, 0.99).verdict == "conflict"
+    first.features["document_missing"] = second.features["document_missing"] = 0.0
     assert decide(prepared, 0.5, 0.0, 0.99).verdict == "conflict"
 
 
