@@ -255,3 +255,16 @@ def test_ingest_gate_passes_only_pdfs_without_a_text_layer(capsys):
     assert ingest_check("") == 1  # the ingest stopped before its report
     assert ingest_check(_report(OCR)) == 1  # nothing indexed: every figure would be zero
     assert "FAILED c/b.pdf" in capsys.readouterr().out
+
+
+def test_perturbed_cases_raise_one_figure_of_a_consistent_tune_statement():
+    from eval.perturbed_cases import perturbed, raised
+
+    assert (raised("８"), raised("29.0"), raised("1,840"), raised("abc")) == ("9", "29.3", "1,940", None)
+    case = {"id": "x1", "draft": "計画期間は令和４年度から令和８年度までの５年間で、目標は29.0％とする。",
+            "expected": "consistent", "evidence_contains": "令和4年度", "doc": "plan", "split": "tune"}
+    drafts = [c["draft"] for c in perturbed(case)]
+    assert "計画期間は令和４年度から令和9年度までの５年間で、目標は29.0％とする。" in drafts
+    assert "計画期間は令和４年度から令和８年度までの6年間で、目標は29.0％とする。" in drafts
+    assert "計画期間は令和４年度から令和８年度までの５年間で、目標は29.3％とする。" in drafts
+    assert all(c["expected"] == "conflict" and c["split"] == "tune" for c in perturbed(case))
