@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import abc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
-from assistant.covered import CoveredModel
+from assistant.covered import CoveredModel, asked_units
 from assistant.errors import BadRequest, ModelUnavailable
 from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage, query_terms
 from assistant.prompts import build_messages, translation_messages
-from assistant.quote import CANDIDATES, QuoteModel, SentenceFacts, asked_units, bigrams
+from assistant.quote import CANDIDATES, QuoteModel, SentenceFacts, bigrams
 from assistant.quote import features as quote_features
 from assistant.text.english import japanese_share, japanese_terms
 from assistant.text.facts import Fact, canonical_tokens, compare_facts, extract_facts
@@ -231,8 +231,7 @@ class AnswerEngine:
         """The best sentences by the quote model's probability, then the rest in the hand order."""
         assert self.quote_model is not None
         described = self.quote_features(ev)
-        ordered = sorted(((self.quote_model.probability(x), i, s) for x, i, s in described), key=lambda t: -t[0])
-        return ordered + [(0.0, i, s) for _, i, s in ev.ranked_sentences[len(described):]]
+        return by_probability(ev, described, [self.quote_model.probability(x) for x, _, _ in described])
 
     def keep_issuer(self, query: str, history: list[dict] | None) -> str:
         """A conversation about one municipality stays with it: a question that names no issuer is searched
@@ -444,6 +443,14 @@ class AnswerEngine:
         text = self.generator.chat(self._messages(ev, history), max_tokens=ANSWER_TOKENS).strip()
         answer = verify(ev, text, self.generator.name, self.tokenizer.proper_nouns)
         return answer if answer is not None else self.extractive(ev)
+
+
+def by_probability(ev: Evidence, described: list[tuple[dict[str, float], int, str]],
+                   probabilities: Sequence[float]) -> list[tuple[float, int, str]]:
+    """The described best sentences (`AnswerEngine.quote_features`) by their probability, best first, then
+    the rest of the hand-ranked sentences in their order: the order an extractive answer quotes from."""
+    ordered = sorted(((float(p), i, s) for p, (_, i, s) in zip(probabilities, described)), key=lambda t: -t[0])
+    return ordered + [(0.0, i, s) for _, i, s in ev.ranked_sentences[len(described):]]
 
 
 def answer_events(answer: Answer) -> Iterator[dict]:

@@ -80,8 +80,13 @@ def features(ev: Evidence) -> dict[str, float]:
     }
 
 
+def asked_units(question: str) -> list[str]:
+    """The figure patterns an answer must carry, by how the question asks (「何人」 → a number of 人 or 名)."""
+    return [u for q, u in ASKED_UNITS if q.search(question)]
+
+
 def asked_unit_found(question: str, sentences: list[str]) -> float:
-    units = [u for q, u in ASKED_UNITS if q.search(question)]
+    units = asked_units(question)
     if not units:
         return 1.0
     text = "\n".join(sentences)

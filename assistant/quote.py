@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import QUOTE_MODEL as MODEL_PATH
-from assistant.covered import ASKED_UNITS
 from assistant.fitted import LogisticModel
 
 CANDIDATES = 20  # of the hand-scored sentences, the best this many are re-ordered by the model
@@ -55,11 +54,6 @@ def bigrams(text: str) -> set[str]:
     """Character bigrams of a text's words (kana, kanji, digits, Latin), punctuation and spaces dropped."""
     chars = "".join(_JAPANESE_OR_DIGIT.findall(unicodedata.normalize("NFKC", text)))
     return {chars[i:i + 2] for i in range(len(chars) - 1)}
-
-
-def asked_units(question: str) -> list[str]:
-    """The figure patterns an answer must carry, by how the question asks (「何人」 → a number of 人 or 名)."""
-    return [u for q, u in ASKED_UNITS if q.search(question)]
 
 
 def features(question_bigrams: set[str], units: list[str], sentence: str, facts: SentenceFacts,

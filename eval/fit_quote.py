@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import AnswerEngine, Evidence, is_english
+from assistant.answer import AnswerEngine, Evidence, by_probability, is_english
 from assistant.quote import FEATURES, MODEL_PATH, SIGNS
 from eval import logistic
 from eval.metrics import answer_correct, norm, split_of
@@ -35,7 +36,18 @@ def label(sentence: str, keys: list[list[str]]) -> int:
     return int(any(any(norm(alt) in text for alt in group if norm(alt)) for group in keys))
 
 
-def gather(engine: AnswerEngine, cases: list[dict]) -> list[tuple[dict, Evidence, bool, np.ndarray, np.ndarray]]:
+@dataclass
+class Question:
+    """One tune question as gathered in the hand order: its candidates described, their features and labels."""
+    case: dict
+    ev: Evidence
+    covered: bool
+    described: list[tuple[dict[str, float], int, str]]
+    x: np.ndarray
+    y: np.ndarray
+
+
+def gather(engine: AnswerEngine, cases: list[dict]) -> list[Question]:
     """Per question: its evidence, covered or not, its candidates' features and labels."""
     model, engine.quote_model = engine.quote_model, None  # features of the hand order, whatever is installed
     try:
@@ -45,7 +57,7 @@ def gather(engine: AnswerEngine, cases: list[dict]) -> list[tuple[dict, Evidence
             described = engine.quote_features(ev)
             x = np.array([[f[name] for name in FEATURES] for f, _, _ in described]).reshape(-1, len(FEATURES))
             y = np.array([label(s, case["answer_keys"]) for _, _, s in described])
-            out.append((case, ev, engine.covered(ev), x, y))
+            out.append(Question(case, ev, engine.covered(ev), described, x, y))
         return out
     finally:
         engine.quote_model = model
@@ -57,31 +69,27 @@ def _fit(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float, np
     return w, b, mean, scale
 
 
-def _answer_right(engine: AnswerEngine, case: dict, ev: Evidence, covered: bool, order: np.ndarray | None) -> bool:
-    """The extractive answer with the candidates in the order of `order`'s scores (None: the hand order)."""
-    if not covered:
+def _answer_right(engine: AnswerEngine, q: Question, probabilities: np.ndarray | None) -> bool:
+    """The extractive answer with the candidates ordered by `probabilities` (None: the hand order)."""
+    if not q.covered:
         return False
-    if order is not None:
-        described = engine.quote_features(ev)
-        ranked = sorted(((float(p), i, s) for p, (_, i, s) in zip(order, described)), key=lambda t: -t[0])
-        ev.quoted = ranked + [(0.0, i, s) for _, i, s in ev.ranked_sentences[len(described):]]
-    else:
-        ev.quoted = list(ev.ranked_sentences)
-    return answer_correct(engine.extractive(ev).text, case["answer_keys"])
+    q.ev.quoted = (list(q.ev.ranked_sentences) if probabilities is None
+                   else by_probability(q.ev, q.described, list(probabilities)))
+    return answer_correct(engine.extractive(q.ev).text, q.case["answer_keys"])
 
 
-def cross_validated(engine: AnswerEngine, data: list, l2: float) -> int:
+def _probabilities(q: Question, w: np.ndarray, b: float, mean: np.ndarray, scale: np.ndarray) -> np.ndarray | None:
+    return logistic.probabilities(q.x, w, b, mean, scale) if len(q.x) else None
+
+
+def cross_validated(engine: AnswerEngine, data: list[Question], l2: float) -> int:
     """Answers right when each question's sentences are ordered by a model fitted on the other folds."""
     right = 0
     for k in range(FOLDS):
-        train = [d for j, d in enumerate(data) if j % FOLDS != k and len(d[4])]
-        x = np.vstack([d[3] for d in train])
-        y = np.concatenate([d[4] for d in train])
-        w, b, mean, scale = _fit(x, y, l2)
-        for j, (case, ev, covered, xq, _) in enumerate(data):
-            if j % FOLDS == k:
-                probs = logistic.probabilities(xq, w, b, mean, scale) if len(xq) else None
-                right += _answer_right(engine, case, ev, covered, probs)
+        train = [q for j, q in enumerate(data) if j % FOLDS != k and len(q.y)]
+        w, b, mean, scale = _fit(np.vstack([q.x for q in train]), np.concatenate([q.y for q in train]), l2)
+        right += sum(_answer_right(engine, q, _probabilities(q, w, b, mean, scale))
+                     for j, q in enumerate(data) if j % FOLDS == k)
     return right
 
 
@@ -89,14 +97,13 @@ def fit_quote(svc, cases: list[dict], command: str, output: Path = MODEL_PATH) -
     engine = svc.engine
     tune = [c for c in cases if split_of(c) == "tune" and c.get("answer_keys") and not is_english(c["question"])]
     data = gather(engine, tune)
-    hand = sum(_answer_right(engine, c, ev, cov, None) for c, ev, cov, _, _ in data)
+    hand = sum(_answer_right(engine, q, None) for q in data)
     by_l2 = {l2: cross_validated(engine, data, l2) for l2 in L2_GRID}
     best = max(L2_GRID, key=lambda l2: (by_l2[l2], l2))  # ties: the stronger penalty
-    x = np.vstack([d[3] for d in data if len(d[4])])
-    y = np.concatenate([d[4] for d in data if len(d[4])])
+    x = np.vstack([q.x for q in data if len(q.y)])
+    y = np.concatenate([q.y for q in data if len(q.y)])
     w, b, mean, scale = _fit(x, y, best)
-    within = sum(_answer_right(engine, c, ev, cov, logistic.probabilities(xq, w, b, mean, scale) if len(xq) else None)
-                 for c, ev, cov, xq, _ in data)
+    within = sum(_answer_right(engine, q, _probabilities(q, w, b, mean, scale)) for q in data)
     model = {**logistic.stored(FEATURES, w, mean, scale, b), "fit": {
         "command": command, "questions": len(tune), "sentences": int(len(y)), "right_sentences": int(y.sum()),
         "l2": best, "answers_right_hand_order": hand,

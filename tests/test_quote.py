@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.answer import AnswerEngine, Evidence
-from assistant.covered import CoveredModel
+from assistant.covered import CoveredModel, asked_units
 from assistant.evidence import QueryTerms
-from assistant.quote import CANDIDATES, FEATURES, QuoteModel, SentenceFacts, asked_units, bigrams, features
+from assistant.quote import CANDIDATES, FEATURES, QuoteModel, SentenceFacts, bigrams, features
 from assistant.types import Passage
 from eval.fit_quote import label
 

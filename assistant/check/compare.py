@@ -164,13 +164,13 @@ def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> l
     paired = {id(b) for _, b, _ in compare_facts([f], sentence.facts)}
     out = []
     for g in sentence.facts:
-        if compatible(f, g) and f.kind == "period" and _open_ends(f) != _open_ends(g):
+        if not compatible(f, g):
+            continue
+        if f.kind == "period" and _open_ends(f) != _open_ends(g):
             seen = _as_stated(g, f, draft_plain)
             if seen is None:
                 continue  # 「令和３年度～令和12年度」 and 「2050年まで」 are not the same kind of statement
             g = seen
-        elif not compatible(f, g):
-            continue
         if draft.per_year(f) != sentence.per_year(g):
             continue  # 毎年度600人 is a rate, 12,000人 a total
         if f.kind in APPROX_KINDS and draft.is_target(f) != sentence.is_target(g):
