@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import AnswerEngine, Evidence, retrieval_query, verify
+from assistant.answer import AnswerEngine, Evidence, asked_on, previous_answer, retrieval_query, verify
 from assistant.covered import CoveredModel
 from assistant.errors import BadRequest
 from assistant.types import Passage, SearchFilters
@@ -183,3 +183,17 @@ def test_a_conversation_about_one_municipality_stays_with_it(svc):
     assert engine.keep_issuer("音威子府村の人口の目標は", history) == "音威子府村の人口の目標は"  # changed by the user
     assert engine.keep_issuer("人口の目標は", None) == "人口の目標は"
     assert engine.keep_issuer("人口の目標は", history[2:]) == "人口の目標は"  # nobody named
+
+
+def test_a_follow_up_asks_on_rather_than_hearing_the_same_sentence_again():
+    history = [{"role": "user", "content": "計画の期間は？"},
+               {"role": "assistant", "content": "計画期間は令和4年度から令和8年度までの5年間です。[1]"}]
+    assert previous_answer(history).startswith("計画期間は")
+    assert previous_answer([{"role": "user", "content": "計画の期間は？"}]) == ""
+    ranked = [(0.9, 0, "計画期間は令和4年度から令和8年度までの5年間です。"), (0.8, 0, "計画は5年ごとに見直します。")]
+    assert [s for _, _, s in asked_on(ranked, previous_answer(history), 0.8)][0] == "計画は5年ごとに見直します。"
+    assert asked_on(ranked, previous_answer(history), 1.0) == ranked  # the share 1.0: unchanged
+    assert asked_on(ranked, "", 0.8) == ranked  # no earlier answer
+    # full-width and half-width forms of the same sentence are the same sentence
+    wide = [(0.9, 0, "計画期間は令和４年度から令和８年度までの５年間です。"), (0.8, 0, "計画は5年ごとに見直します。")]
+    assert asked_on(wide, previous_answer(history), 0.8)[0][2] == "計画は5年ごとに見直します。"
