@@ -24,7 +24,7 @@ from assistant.rerank import Reranker, RerankModel
 from assistant.retrieve import Mode, Retriever
 from assistant.sparse import SudachiBM25
 from assistant.store import ClientStore, EdgeStore, Store
-from assistant.text.english import JAPANESE, japanese_terms
+from assistant.text.english import FEEDBACK_MODE, FEEDBACK_PASSAGES, JAPANESE, japanese_terms
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, DocumentMeta, Generator, Passage, SearchFilters
 from assistant.where import CoverageReport, where_covered
@@ -115,7 +115,8 @@ class PlanAssistant:
                 self._engine = AnswerEngine(self.search, self.tokenizer, self.term_stats, self.embedder,
                                             self.generator, covered=CoveredModel.load(self.settings.covered_model),
                                             max_question_chars=self.settings.max_query_chars,
-                                            issuers=self.registry.issuers, quote=self._quote_model())
+                                            issuers=self.registry.issuers, quote=self._quote_model(),
+                                            english_terms=self.english_terms)
             return self._engine
 
     def _quote_model(self) -> QuoteModel | None:
@@ -283,8 +284,19 @@ class PlanAssistant:
         if is_english(query) and not JAPANESE.search(query):
             # an English query finds Japanese passages through dictionary terms (an answer's gather passes
             # its own translation in front of the question: that query already holds Japanese)
-            query = f"{japanese_terms(query, self.tokenizer, self.term_stats)} {query}".strip()
+            query = f"{self.english_terms(query, filters)} {query}".strip()
         return self.retriever.search(query, k, filters, mode)
+
+    def english_terms(self, question: str, filters: SearchFilters | None = None) -> str:
+        """Japanese search terms for an English question, each word's sense chosen by what the passages
+        found with all the senses together say (`assistant.text.english`)."""
+        assert self.retriever is not None
+        retriever = self.retriever
+
+        def feedback(query: str) -> list[str]:
+            return [p.text for p in retriever.search(query, FEEDBACK_PASSAGES, filters, FEEDBACK_MODE)]
+
+        return japanese_terms(question, self.tokenizer, self.term_stats, feedback)
 
 
 def _slug(name: str) -> str:

@@ -144,3 +144,27 @@ def test_english_question_end_to_end_over_a_real_index(svc):
     lead, *quotes = a.text.splitlines()
     assert "Japanese" in lead and "quoted" in lead  # says in English that it quotes the Japanese source
     assert quotes and all("「" in q for q in quotes)
+
+
+def test_the_passages_all_the_senses_find_choose_a_words_sense(tokenizer):
+    words = _require_dictionary()
+    # "salary" is 手当 and 給料 among others in JMdict; an index using 手当 more often ranks it first, but the
+    # passages that the question's other words find with it speak of 給料
+    stats = IndexedWords(tokenizer, {"手当": 40, "給料": 10, "市長": 5, "毎月": 5})
+    translator = Translator(tokenizer, stats, words)
+    question = "What is the monthly salary of the mayor?"
+    assert [f for _, f in translator.options(question)[1]][:2] == ["手当", "給料"]
+    passages = ["市長の給料は毎月830,000円です。", "副市長の給料は毎月650,000円です。",
+                "職員の通勤手当は距離に応じて支給します。", "扶養手当は子1人につき10,000円です。"]
+    searched: list[str] = []
+
+    def search(query: str) -> list[str]:  # the passages holding at least two of the query's words
+        searched.append(query)
+        return [p for p in passages if sum(w in p for w in query.split()) >= 2]
+
+    assert "手当" in translator.terms(question).split()
+    chosen = translator.terms(question, search).split()
+    assert "給料" in chosen and "手当" not in chosen and "市長" in chosen
+    assert {"手当", "給料", "市長"} <= set(searched[0].split())  # all the senses searched at once
+    # no passage found: the dictionary's and the index's order stands
+    assert "手当" in translator.terms(question, lambda q: []).split()

@@ -268,3 +268,28 @@ def test_perturbed_cases_raise_one_figure_of_a_consistent_tune_statement():
     assert "計画期間は令和４年度から令和８年度までの6年間で、目標は29.0％とする。" in drafts
     assert "計画期間は令和４年度から令和８年度までの５年間で、目標は29.3％とする。" in drafts
     assert all(c["expected"] == "conflict" and c["split"] == "tune" for c in perturbed(case))
+
+
+def test_english_renderings_keep_their_case_and_drop_what_is_not_english():
+    from eval.english_cases import rendered, to_render
+
+    case = {"id": "q1", "split": "tune", "kind": "numeric", "question": "計画期間は何年ですか",
+            "answer_keys": [["5年"]], "source_contains": "5年間"}
+    row = rendered(case, "How many years is the plan period?\nextra line")
+    assert row is not None and row["id"] == "q1-en" and row["question"] == "How many years is the plan period?"
+    assert row["kind"] == "crosslingual" and row["answer_keys"] == [["5年"]] and row["translated_from"] == "計画期間は何年ですか"
+    unanswerable = rendered({**case, "answer_keys": []}, "What is the mayor's hobby?")
+    assert unanswerable is not None and unanswerable["kind"] == "unanswerable"
+    assert rendered(case, "計画期間は何年ですか") is None  # not English
+    assert rendered(case, "I apologize, but I cannot assist with that request.") is None
+    assert rendered(case, "") is None
+    english = {**case, "id": "q2", "question": "How long is the plan?"}
+    assert [c["id"] for c in to_render([case, english, {**case, "id": "q3", "split": "check"}])] == ["q1"]
+
+
+def test_english_renderings_in_the_repository_are_tune_cases():
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in (Path(__file__).parents[1] / "eval" / "english_tune.jsonl").open(encoding="utf-8")]
+    assert len(rows) >= 100 and all(r["split"] == "tune" and r["id"].endswith("-en") for r in rows)
+    assert all(r["translated_from"] and r["question"] != r["translated_from"] for r in rows)

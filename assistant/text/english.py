@@ -21,11 +21,14 @@ import re
 import sqlite3
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from assistant.evidence import TermStatistics
 from assistant.sparse import token_id
+from assistant.text.numerals import plain
 from assistant.text.tokens import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,16 @@ went come came become became keep kept happen happens happened hit hits while cu
 MAX_CHECKED = 10  # of a key's forms, the best this many by dictionary weight are checked in the index
 MAX_FORMS = 1  # Japanese forms kept per English word or phrase (tune: sparse hit@5 6/12 with 1, 5/12 with 2)
 SECOND_FORM_SHARE = 0.5  # with MAX_FORMS > 1: a further form only if it scores this share of the best
+# Choosing a word's sense by the passages the candidate forms find together (`Translator.terms`): the best
+# FEEDBACK_OPTIONS forms of each word are searched at once (FEEDBACK_MODE), and each form's score is multiplied
+# by FEEDBACK_FLOOR + the share of the FEEDBACK_PASSAGES found passages that hold it. Chosen on the tune split:
+# its 12 English questions and 93 English renderings of its Japanese questions (eval/english_cases.py), hit@5
+# of the search: without feedback .500 / .280; with it (3 forms, 0.1, 10 passages, hybrid) .500 / .355 (hit@1
+# .250 → .333 / .118 → .161); sparse feedback .500 / .333; 5 passages .417 / .333; 5 forms .500 / .333.
+FEEDBACK_OPTIONS = 3
+FEEDBACK_PASSAGES = 10
+FEEDBACK_FLOOR = 0.1
+FEEDBACK_MODE: Literal["sparse", "hybrid"] = "hybrid"
 # The weights below are set by hand (not fitted): their order matters more than their values.
 # An entry's commonness from its JMdict priority tags on the form: ichi1/news1/spec1/gai1 mark the
 # ~20k most common words, the *2 tags the next tier, untagged forms are rare.
@@ -70,6 +83,7 @@ def japanese_share(text: str) -> float:
     chars = sum(not c.isspace() for c in text)
     return sum(map(len, JAPANESE.findall(text))) / chars if chars else 0.0
 _ORDINAL = re.compile(r"^([0-9]+)(?:st|nd|rd|th)$")
+Feedback = Callable[[str], list[str]]  # a search: query → the texts of the passages found
 _UNKNOWN_TOKEN = "\x00unknown"  # a token no document has: its IDF is the index's maximum
 
 
@@ -212,24 +226,43 @@ class Translator:
         self._max_idf: float | None = None
         self._idf: dict[str, float] = {}  # this question's lookups (the registry scans per token)
 
-    def terms(self, question: str) -> str:
-        chosen: list[str] = []
-        chosen += JAPANESE.findall(question)  # 「農業集落排水」 written in the question: already Japanese
+    def terms(self, question: str, feedback: Feedback | None = None) -> str:
+        """The Japanese terms: for each English word or phrase the form the dictionary and the index like
+        best; with `feedback` (a search returning passage texts), the form the passages found by all the
+        candidate forms together use most (the other words' senses decide an ambiguous word's)."""
+        fixed = JAPANESE.findall(question)  # 「農業集落排水」 written in the question: already Japanese
+        groups = self.options(question)
+        if feedback is not None and any(len(g) > 1 for g in groups):
+            first = " ".join([*fixed, *(f for g in groups for _, f in g[:FEEDBACK_OPTIONS])])
+            texts = [plain(t) for t in feedback(first)]
+            if texts:
+                groups = [sorted(((sc * (FEEDBACK_FLOOR + sum(plain(f) in t for t in texts) / len(texts)), f)
+                                  for sc, f in g), key=lambda x: -x[0]) for g in groups]
+        chosen = [*fixed, *(f for g in groups for f in _kept(g))]
+        return " ".join(dict.fromkeys(chosen))
+
+    def options(self, question: str) -> list[list[tuple[float, str]]]:
+        """For each English word or phrase of the question, in order, its Japanese forms that the index uses,
+        best first, scored by dictionary weight × index use (a number is its own single option)."""
         keys = english_keys(question)
         done: set[int] = set()
+        groups: list[list[tuple[float, str]]] = []
         for i in range(len(keys)):
             if i in done:
                 continue
-            forms: list[str] = []
+            found: list[tuple[float, str]] = []
             # a two-word phrase first: "water supply"; then one across a word: "minimum (hourly) wage"
             for j in (i + 1, i + 2):
                 if j < len(keys) and j not in done:
-                    forms = self._best(_phrases(keys[i], keys[j]))
-                    if forms:
+                    found = self._scored(_phrases(keys[i], keys[j]))
+                    if found:
                         done.add(j)
                         break
-            chosen += forms or self._number(keys[i][0]) or self._best(keys[i])
-        return " ".join(dict.fromkeys(chosen))
+            number = self._number(keys[i][0])
+            found = found or ([(1.0, number[0])] if number else self._scored(keys[i]))
+            if found:
+                groups.append(found)
+        return groups
 
     def _number(self, word: str) -> list[str]:
         ordinal = _ORDINAL.match(word)
@@ -237,17 +270,16 @@ class Translator:
             return [ordinal.group(1)]
         return [word] if word[:1].isdigit() else []
 
-    def _best(self, keys: list[str]) -> list[str]:
-        """The forms for the first key the dictionary knows that the index uses; a capitalised word
+    def _scored(self, keys: list[str]) -> list[tuple[float, str]]:
+        """The forms for the first key the dictionary knows that the index uses, scored; a capitalised word
         not found among the glosses is looked up among the names last."""
         names = [(k, True) for k in keys if k[:1].isupper()]
         for key, as_name in [(k, False) for k in keys] + names:
             found = self.words.lookup(key, names=as_name)[:MAX_CHECKED]
             scored = sorted(((c.weight * self._in_index(c.form), c.form) for c in found), key=lambda x: -x[0])
-            scored = [(s, f) for s, f in scored if s > 0]
+            scored = [(sc, f) for sc, f in scored if sc > 0]
             if scored:
-                top = scored[0][0]
-                return [f for s, f in scored[:MAX_FORMS] if s >= SECOND_FORM_SHARE * top]
+                return scored
         return []
 
     def _in_index(self, form: str) -> float:
@@ -271,6 +303,14 @@ class Translator:
         return max(DF_FLOOR, 1.0 - rarest / top) if math.isfinite(rarest) else 0.0
 
 
+def _kept(scored: list[tuple[float, str]]) -> list[str]:
+    """The best form, and up to MAX_FORMS scoring at least SECOND_FORM_SHARE of it."""
+    if not scored:
+        return []
+    top = scored[0][0]
+    return [f for sc, f in scored[:MAX_FORMS] if sc >= SECOND_FORM_SHARE * top]
+
+
 def _phrases(first: list[str], second: list[str]) -> list[str]:
     """Two-word keys: "water supply", "foster parent" (the second word singular), lower case."""
     a, b = first[0].lower(), second[0].lower()
@@ -279,9 +319,10 @@ def _phrases(first: list[str], second: list[str]) -> list[str]:
     return list(dict.fromkeys([f"{a} {b}", f"{a}-{b}", *(f"{a} {x}" for x in second[1:] if x.islower())]))
 
 
-def japanese_terms(question: str, tokenizer: Tokenizer, stats: TermStatistics) -> str:
-    """Japanese search terms for an English question ("" without the dictionary or when nothing is found)."""
+def japanese_terms(question: str, tokenizer: Tokenizer, stats: TermStatistics, feedback: Feedback | None = None) -> str:
+    """Japanese search terms for an English question ("" without the dictionary or when nothing is found);
+    `feedback` (a search: query → passage texts) chooses among a word's senses (`Translator.terms`)."""
     words = dictionary()
     if words is None:
         return ""
-    return Translator(tokenizer, stats, words).terms(question)
+    return Translator(tokenizer, stats, words).terms(question, feedback)
