@@ -79,10 +79,19 @@ def test_the_model_reorders_only_its_depth_and_keeps_the_rest(reranker):
     assert [c.hit.payload["chunk_no"] for c in got] == [3, 0, 6]  # the third is below the depth: stays third
 
 
-def test_english_questions_and_no_model_keep_the_fused_order(reranker, svc):
+def test_english_without_japanese_terms_and_no_model_keep_the_fused_order(reranker, svc):
     cands = [cand("人口は減少しています。", 0, 1.0), cand("人口ビジョン", 1, 0.5)]
     assert reranker.rerank("What is the population target?", cands) is None
     assert Reranker(svc.tokenizer, svc.term_stats, None).rerank("人口の目標", cands) is None
+
+
+def test_an_english_question_is_weighed_by_the_japanese_terms_searched_beside_it(reranker):
+    cands = [cand("ごみの減量に取り組みます。", 0, 1.0),
+             cand("令和12年の人口の目標は8,000人です。", 5, 0.9)]
+    english = "人口 目標 2030 What is the population target for 2030?"
+    rows = reranker.features(english, cands)
+    assert rows is not None and rows[1]["cover"] > rows[0]["cover"]
+    assert rows == reranker.features("人口 目標 2030", cands)  # the English words themselves weigh nothing
 
 
 def test_the_shipped_model_was_fitted_on_tune_and_beats_the_fused_order_there():

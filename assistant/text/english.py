@@ -75,7 +75,14 @@ NAME_WEIGHT = 0.8  # a JMnedict name: a reading may belong to many names (Saku: 
 DF_FLOOR = 0.05  # a form rare in the index still counts this much for its document frequency
 KANA_ONLY_MISC = "word usually written using kana alone"
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|[0-9]+(?:[.,][0-9]+)*(?:st|nd|rd|th)?")  # "water-supply": two words
+_FIGURE = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヵヶー]+")  # kana, kanji, their marks
+
+
+def japanese_part(text: str) -> str:
+    """The Japanese words and the figures of a mostly English text (「人口 2040 What is the population …」 →
+    「人口 2040」): what an English question was searched with beside its English."""
+    return " ".join(dict.fromkeys(JAPANESE.findall(text) + _FIGURE.findall(text)))
 
 
 def japanese_share(text: str) -> float:
