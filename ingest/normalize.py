@@ -252,6 +252,26 @@ def suspect_ratio(text: str) -> float:
     return sum(1 for c in chars if _SUSPECT.match(c)) / len(chars)
 
 
+# A run of two or more different characters printed three or more times in a row: fake bold ("700700700700
+# 人人人人", each text run drawn 3–4 times a hair apart), which pypdf reads as many times as it is drawn.
+_OVERPRINT = re.compile(r"(.{2,12}?)\1{2,}", re.S)
+
+
+def overprint_ratio(text: str) -> float:
+    """Share of non-space characters that repeat the run before them (see `_OVERPRINT`). Tables repeat a
+    header or a 0 column legitimately; compare two extractions of one page rather than judge one."""
+    chars = sum(not c.isspace() for c in text)
+    if not chars:
+        return 0.0
+    repeated = 0
+    for m in _OVERPRINT.finditer(text):
+        run = m.group(1)
+        if len(set(run.strip())) < 2:
+            continue  # "――――", " 0 0 0": one character repeated
+        repeated += sum(not c.isspace() for c in m.group(0)) - sum(not c.isspace() for c in run)
+    return repeated / chars
+
+
 # Measured with pypdf on corpus/otoineppu/kouhou/*.pdf (72 pages): pages whose font map is
 # broken have 0.40–0.97 of their characters outside `_EXPECTED`; pages that read fine have
 # 0.00–0.06; one page with a few broken fonts among good ones has 0.19.

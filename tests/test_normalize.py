@@ -8,6 +8,7 @@ from ingest.normalize import (
     is_heading_line,
     japanese_ratio,
     normalize_text,
+    overprint_ratio,
     page_quality,
     strip_running_lines,
     undouble_spacing,
@@ -236,3 +237,27 @@ def test_page_quality_ok_empty_garbled() -> None:
 )
 def test_page_quality_does_not_flag_english_numbers_or_accents(text: str) -> None:
     assert page_quality(text)[0] == "ok"
+
+
+def test_overprint_ratio_counts_runs_printed_over_themselves() -> None:
+    overprinted = "展覧会の入場者数 700700700700 人人人人（（（（2014201420142014 年度年度年度年度）"
+    assert overprint_ratio(overprinted) > 0.4
+    assert overprint_ratio("展覧会の入場者数 700 人（2014 年度）") == 0.0
+    assert overprint_ratio("―――――― 0 0 0 0 0") == 0.0  # one character repeated: a rule, a column of zeros
+    assert overprint_ratio("") == 0.0
+    # a table header repeated over columns is counted too: only comparing two extractions of a page decides
+    assert overprint_ratio("法人個人法人個人法人個人") > 0.5
+
+
+def test_a_pdf_page_drawn_in_fake_bold_is_read_once() -> None:
+    from pathlib import Path
+
+    from ingest.readers.pdf import read
+
+    path = Path(__file__).parents[2] / "shared" / "corpus" / "otoineppu" / "otoineppu_sogosenryaku.pdf"
+    if not path.is_file():
+        pytest.skip(f"{path} not found: the corpus lives in ../shared/corpus")
+    doc = read(path)
+    text = "\n".join(p.text for p in doc.pages)
+    assert "700700" not in text and "展覧会の入場者数700" in text.replace(" ", "")
+    assert max(overprint_ratio(p.text) for p in doc.pages) < 0.1

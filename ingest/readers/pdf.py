@@ -38,7 +38,14 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from assistant.errors import UnreadableDocument
 from assistant.types import LoadedDocument, Page
-from ingest.normalize import japanese_ratio, normalize_text, page_quality, strip_running_lines, suspect_ratio
+from ingest.normalize import (
+    japanese_ratio,
+    normalize_text,
+    overprint_ratio,
+    page_quality,
+    strip_running_lines,
+    suspect_ratio,
+)
 from ingest.readers import first_heading, ocr, page_labels, page_ranges, pdf_actions, vertical
 from ingest.readers.pdf_tables import add_table_records
 
@@ -51,6 +58,13 @@ log = logging.getLogger(__name__)
 RETRY_SUSPECT_RATIO = 0.005
 # When comparing two extractions, a mojibake character costs twice what a Japanese one earns.
 SUSPECT_PENALTY = 2
+# A page whose pypdf text repeats runs of text (`overprint_ratio`: fake bold drawn 3–4 times) above this
+# share is extracted again with pypdfium2, which reads overprinted characters once; a repeated character
+# costs what a Japanese one earns. On the 431 pages of ../shared/corpus (nankoku/ left out): 20 pages of two
+# village plans have 0.04–0.35 with pypdf and 0.00–0.05 with pypdfium2; table pages that repeat a header
+# or a column have the same share either way (up to 0.15), so only the difference decides.
+RETRY_OVERPRINT_RATIO = 0.02
+OVERPRINT_PENALTY = 1
 # A page without text objects but with 20+ path objects is drawn (outlined text, a map, a
 # chart), so it needs OCR rather than being blank; a few paths are just rules and frames. In
 # ../shared/corpus the 9 pages without text objects have either 0 paths (blank) or 931–1,651.
@@ -102,7 +116,8 @@ def read(path: Path) -> LoadedDocument:
                 text = page.extract_text() or ""
             except Exception as err:  # noqa: BLE001 - pypdf raises anything on a broken content stream
                 log.warning("pypdf failed on %s page %d: %s", path.name, i + 1, err)
-        retry = page_quality(text)[0] != "ok" or suspect_ratio(text) > RETRY_SUSPECT_RATIO
+        retry = (page_quality(text)[0] != "ok" or suspect_ratio(text) > RETRY_SUSPECT_RATIO
+                 or overprint_ratio(text) > RETRY_OVERPRINT_RATIO)
         if retry or _RADICAL.search(text):
             other = fallback.page_text(i)
             if other is not None and _score(other) > _score(text):
@@ -215,9 +230,10 @@ def _warnings(doc: LoadedDocument, tried: dict[int, str]) -> list[str]:
 
 def _score(text: str) -> tuple[bool, float, bool, int]:
     """Which of two extractions of a page to keep: readable first, then more Japanese and less
-    mojibake, then free of radicals, then longer."""
+    mojibake and overprint, then free of radicals, then longer."""
     ok = page_quality(text)[0] == "ok"
-    quality = round(japanese_ratio(text) - SUSPECT_PENALTY * suspect_ratio(text), 2)
+    quality = round(japanese_ratio(text) - SUSPECT_PENALTY * suspect_ratio(text)
+                    - OVERPRINT_PENALTY * overprint_ratio(text), 2)
     return ok, quality, not _RADICAL.search(text), len(text)
 
 
