@@ -108,3 +108,17 @@ def test_plan_periods_are_judged_by_the_plan_the_statement_names(corpus_svc):
     right = [d["id"] for d in details if d["verdict"] == d["expected"]]
     # measured: 19 of 22 (a period of drafting is read as the plan's; 「10年間で、平成36年度に終わる」 twice)
     assert len(right) >= 19, details
+
+
+def test_roles_and_departments_in_a_municipalitys_wording(corpus_svc):
+    """Role and department statements written for this test (tests/statements/role_statements.jsonl, not
+    evaluation cases) over three corpus documents: 「…をもって充てる」 for any office, a village head named with
+    the village's name, 係 as a department, a relative clause before a committee's name."""
+    from eval.check_eval import evaluate_check
+
+    path = Path(__file__).with_name("statements") / "role_statements.jsonl"
+    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    _, details = evaluate_check(corpus_svc, cases)
+    right = [d["id"] for d in details if d["verdict"] == d["expected"]]
+    # measured: 19 of 20 (「総括は、危機管理監(以下…)が行う」: an actor followed by a parenthesis is not compared)
+    assert len(right) >= 18, details

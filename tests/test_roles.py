@@ -8,7 +8,7 @@ import pytest
 from assistant.check.compare import compare_values
 from assistant.check.values import values_of
 from assistant.text.numerals import normalize
-from assistant.text.roles import departments, extract_roles
+from assistant.text.roles import departments, extract_roles, holders_equal
 
 
 @pytest.mark.parametrize("text, role, holder", [
@@ -16,6 +16,8 @@ from assistant.text.roles import departments, extract_roles
     ("委員長は副村長をもつて充てる。", "委員長", "副村長"),
     ("会長には、町長をもってあてる。", "会長", "町長"),
     ("事務局は、住民課福祉係に置く。", "事務局", "住民課福祉係"),
+    ("2 運航指揮者は、隊長をもって充てる。", "運航指揮者", "隊長"),  # any office, by the construction
+    ("2 会長は、音威子府村長をもつて充てる。", "会長", "音威子府村長"),
 ])
 def test_roles_stated_the_way_councils_write_them(text, role, holder):
     assert [(r.role, r.holder) for r in extract_roles(text)] == [(role, holder)]
@@ -54,3 +56,15 @@ def test_a_village_calling_itself_honson_is_not_part_of_the_subject():
     text = "本村の移住者数は令和7年度に30人を目指す。"
     subject = subject_tokens(words, text, values_of(text))
     assert "移住者" in "".join(subject) and not any("本村" in t for t in subject), subject
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("村長", "音威子府村長", True),  # the head of the municipality, named with its place
+    ("市長", "佐久市長", True),
+    ("村長", "副村長", False),  # a title prefix is another office
+    ("町長", "副町長", False),
+    ("企画課", "企画部企画課", True),
+    ("企画課", "総務課", False),
+])
+def test_holders_named_longer_are_the_same_holder(a, b, same):
+    assert holders_equal(a, b) is same and holders_equal(b, a) is same

@@ -170,6 +170,11 @@ def test_a_period_stated_by_one_end_is_compared_on_that_end(draft, sentence, out
      [("町民会議", "環境審議会")]),
     ("会長は、町長をもって充てる。", "会長は、みどり町長をもつて充てる。", []),  # the same holder, named longer
     ("健康づくり課と連携して健診を行う。", "健康づくり課と連携し、健診を行います。", []),
+    # a relative clause before the body is not part of its name
+    ("調査・審議は、副市長を委員長とする企画調整委員会において行う。",
+     "調査・審議は、副市長を委員長とし、部長職により構成される企画調整委員会において行い、調整を図る。", []),
+    # a topic is no slot: what the sentence says of it decides (text.roles)
+    ("防災会議の部会長は、会長の指名する委員がこれに当たる。", "部会に属すべき委員及び専門委員は、会長が指名する。", []),
 ])
 def test_actors_are_compared_slot_by_slot(draft, sentence, expected):
     assert differing_actors(plain(draft), plain(sentence)) == expected

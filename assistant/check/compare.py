@@ -295,6 +295,8 @@ _ACTOR_END = re.compile(r"(?:[課係室局部]|担当|所管|事務局|会|会�
 _NAME_RUN = re.compile(rf"[{_KANJI}{_KATA}A-Za-z0-9ぁ-ゖ]+")
 _PARTICLES = re.compile(r"[はがをにへとでのもやか]")
 SLOT_CONTEXT = 3  # characters after an actor that mark its slot in both texts (「へ報告」「と連携」「がその」)
+_HIRAGANA = "".join(chr(c) for c in range(0x3041, 0x3097))
+_TOPIC = ("は", "には")  # 「部会長は、会…」: a topic, not a slot; the roles say who holds it (text.roles)
 
 
 def _names(text: str) -> list[tuple[int, int]]:
@@ -308,7 +310,10 @@ def _names(text: str) -> list[tuple[int, int]]:
             start = p.end()
         if start < m.end():
             spans.append((start, m.end()))
-    return spans
+    # a name starts with a kanji, katakana, letter or digit: leading kana end the clause before it
+    # (「…委員長とする企画調整委員会」 → 企画調整委員会, not 「する企画調整委員会」)
+    spans = [(start + len(text[start:end]) - len(text[start:end].lstrip(_HIRAGANA)), end) for start, end in spans]
+    return [(start, end) for start, end in spans if start < end]
 
 
 def differing_actors(draft_plain: str, sentence_plain: str) -> list[tuple[str, str]]:
@@ -319,7 +324,7 @@ def differing_actors(draft_plain: str, sentence_plain: str) -> list[tuple[str, s
     theirs_spans = {end: (start, end) for start, end in _names(sentence_plain)}
     for start, end in _names(draft_plain):
         mine, slot = draft_plain[start:end], draft_plain[end : end + SLOT_CONTEXT]
-        if len(slot) < SLOT_CONTEXT or not _ACTOR_END.search(mine) or mine in sentence_plain:
+        if len(slot) < SLOT_CONTEXT or not _ACTOR_END.search(mine) or mine in sentence_plain or slot.startswith(_TOPIC):
             continue
         at = sentence_plain.find(slot)
         while at >= 0:

@@ -61,9 +61,13 @@ _ROLE_PATTERNS = tuple(
         rf"{_ROLE_START}を、?{_HOLDER}に(?:置|設置|設け)",  # 事務局を企画課に置く
         rf"{_HOLDER}に{_ROLE}を(?:置|設置|設け)",  # 企画課に事務局を置く
         rf"{_ROLE_START}(?:は|には)、?{_HOLDER}をも[っつ]て(?:充|あ)て",  # 委員長は、副村長をもって充てる
+        # any office: 「運航指揮者は、隊長をもって充てる」 (the construction itself says it is a role)
+        rf"(?<![{_KANJI}{KATAKANA}・])(?P<role>[{_KANJI}{KATAKANA}]{{2,12}})(?:は|には)、?{_HOLDER}をも[っつ]て(?:充|あ)て",
     )
 )
 _ORGANISATION_END = ("の", "部", "局", "課", "室", "市", "町", "村", "県", "庁")
+_PLACE_HEAD = ("市長", "町長", "村長", "区長")
+_PLACE_NAME = re.compile(rf"[{_KANJI}{KATAKANA}ぁ-ん]+")
 
 
 def extract_roles(text: str) -> list[Role]:
@@ -90,7 +94,12 @@ def holders_equal(a: str, b: str) -> bool:
     if a == b:
         return True
     short, long = sorted((a, b), key=len)
-    return bool(short) and long.endswith(short) and long[: -len(short)].endswith(_ORGANISATION_END)
+    if not short or not long.endswith(short):
+        return False
+    prefix = long[: -len(short)]
+    # 音威子府村長 = 村長: the head of a municipality named in front (a place name of 2+ characters, not 副)
+    head_of_place = short.startswith(_PLACE_HEAD) and len(prefix) >= 2 and bool(_PLACE_NAME.fullmatch(prefix))
+    return prefix.endswith(_ORGANISATION_END) or head_of_place
 
 
 def compare_roles(a: list[Role], b: list[Role]) -> list[tuple[Role, Role, bool]]:
