@@ -88,6 +88,30 @@ def test_pdf_pages_are_normalised_and_running_lines_stripped(tmp_path: Path) -> 
     assert doc.title == "テスト市総合計画"
 
 
+def test_pdf_title_is_what_page_one_prints_largest_with_its_subtitle(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    path = tmp_path / "cover.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setTitle("地域防災計画書")  # the series' title in the metadata, the same for every volume
+    c.setFont("HeiseiKakuGo-W5", 36)
+    c.drawString(60, 700, "みどり村地域防災計画")
+    c.setFont("HeiseiKakuGo-W5", 26)
+    c.drawString(60, 650, "（資料編）")
+    c.setFont("HeiseiKakuGo-W5", 11)
+    for i, line in enumerate(["令和２年３月", "みどり村防災会議", "この計画は、災害対策基本法に基づき作成する。"]):
+        c.drawString(60, 600 - 16 * i, line)
+    c.showPage()
+    c.save()
+    assert load_file(path).title == "みどり村地域防災計画(資料編)"
+    # one type size throughout: the metadata title, then the first heading line
+    assert load_file(make_pdf(tmp_path / "m.pdf", PLAN_PAGES, title="テスト市総合計画")).title == "テスト市総合計画"
+
+
 def test_pdf_title_falls_back_to_first_heading_line(tmp_path: Path) -> None:
     pages = [["第二次テスト市総合計画", "令和2年10月", "本文です。"]]
     assert load_file(make_pdf(tmp_path / "t.pdf", pages)).title == "第二次テスト市総合計画"

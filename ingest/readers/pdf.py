@@ -77,6 +77,13 @@ METADATA_TITLE_MIN_JAPANESE = 0.3
 # more than this: it drops overprinted duplicates, so it may score 0.01 below (corpus newsletters).
 ORDERED_QUALITY_MARGIN = 0.05
 
+# A page's largest type is its title when it is at least this times the size most of its text is set in. On
+# the first pages of the corpus PDFs (nankoku/ left out), titles are 1.4–3× the body (22 pt over 14 pt, 36
+# over 11); pages set in one size (議案, minutes, 1-pt type scaled up) give none, and first_heading decides.
+TITLE_TYPE_RATIO = 1.3
+_SUBTITLE = re.compile(r"[(（][^()（）]{1,14}[)）]")  # （資料編）, （地震災害対策編）
+_LEADING_YEAR = re.compile(r"^(?:令和|平成)(?:[0-9]+|元)年度?")
+
 NO_TEXT_NOTE = "no text layer (needs OCR)"  # Page.note, for diagnostics
 NEEDS_OCR = (
     "どのページにもテキスト層がありません（画像や図形だけの PDF です）: no text layer on any page。"
@@ -140,14 +147,17 @@ def read(path: Path) -> LoadedDocument:
         else:
             doc.pages.append(Page(i + 1, "", "garbled", reason))
     tried = _ocr(doc, fallback, path)
-    fallback.close()
     for done, label in zip(doc.pages, page_labels.page_labels(reader, raw)):
         done.label = label  # the printed page number, where it differs from the PDF page
     doc.warnings.extend(_warnings(doc, tried))
     if active := pdf_actions.active_content_warning(reader):  # JavaScript, launch actions: never run
         doc.warnings.append(active)
     add_table_records(doc, path)  # table rows as records (pdf_tables)
-    doc.title = _metadata_title(reader) or first_heading(doc.pages[0].text if doc.pages else "")
+    # the title printed largest on page 1 first: metadata titles are often a template's or a series' (two
+    # volumes of one plan both say 「地域防災計画書」)
+    doc.title = (fallback.largest_type(0) or _metadata_title(reader)
+                 or first_heading(doc.pages[0].text if doc.pages else ""))
+    fallback.close()
     return doc
 
 
@@ -312,6 +322,43 @@ class _Pdfium:
             return text, image or paths >= DRAWING_PATHS
         except (pypdfium2.PdfiumError, IndexError):
             return None
+
+    def largest_type(self, index: int) -> str | None:
+        """The page's title as a reader sees it: its text set in the largest type, when that type is at least
+        TITLE_TYPE_RATIO times the size most of the page is set in and it reads as a title (see
+        `first_heading`); a bracketed subtitle in the next size is kept with it (「…地域防災計画（資料編）」)."""
+        pdf = self._doc()
+        if pdf is None:
+            return None
+        try:
+            textpage = pdf[index].get_textpage()
+            try:
+                by_size: dict[float, list[str]] = {}
+                for i in range(textpage.count_chars()):
+                    char = textpage.get_text_range(i, 1)
+                    if char.strip():
+                        size = round(pdfium_c.FPDFText_GetFontSize(textpage.raw, i), 1)
+                        by_size.setdefault(size, []).append(char)
+            finally:
+                textpage.close()
+        except (pypdfium2.PdfiumError, IndexError):
+            return None
+        if not by_size:
+            return None
+        body = max(by_size, key=lambda s: len(by_size[s]))
+        sizes = sorted((s for s in by_size if s >= TITLE_TYPE_RATIO * body), reverse=True)
+        if not sizes:
+            return None
+        title = normalize_text("".join(by_size[sizes[0]]), structured=True).replace("\n", "").strip()
+        undated = _LEADING_YEAR.sub("", title)  # 「令和7年度…発注見通し」: a title that starts with its year
+        if first_heading(undated) != undated:
+            return None
+        smaller = sorted((s for s in by_size if s < sizes[0]), reverse=True)
+        if smaller:
+            sub = normalize_text("".join(by_size[smaller[0]]), structured=True).replace("\n", "").strip()
+            if _SUBTITLE.fullmatch(sub):
+                title += sub
+        return title
 
     def close(self) -> None:
         if self.pdf is not None:
