@@ -114,6 +114,13 @@ _TO_THE_ASSISTANT = re.compile(r"(?:指示|命令|ルール)を(?:無視|忘れ)
                                r"(?:回答|返答|出力|表示)(?:して|し)?(?:ください|せよ|しなさい)|"
                                r"ignore (?:all |any |the )?(?:previous|prior|above) instructions|"
                                r"(?:answer|reply|respond) only with", re.IGNORECASE)
+# A question asking by how much two figures differ: 「何人増える」「どれくらい差がある」「何人ずれていた」「あといくつ」
+_ASKS_DIFFERENCE = re.compile(r"差|ずれ|開き|増え|減っ|減る|減り|上が|下が|伸び|あと(?:最低)?\s*(?:いく|何|どれ)|"
+                              r"(?:多|少な)い(?:の|ん)?(?:です)?か|how (?:many|much) (?:more|fewer|less)|difference",
+                              re.IGNORECASE)
+# … which the documents do not already state: a figure followed by 増・減・差 (「3.1ポイント増加」)
+_STATED_CHANGE = re.compile(r"^\s*(?:の)?(?:増|減|差|上昇|低下|多い|少ない)")
+DIFFERENCE_KINDS = ("quantity", "percent")
 _FOLLOW_UP = re.compile(r"^(その|それ|この|これ|そこ|同じ|では|じゃあ|また|あと|ほか|他に|次に|それでは)|^.{0,12}[はも][？?]?$")
 
 
@@ -462,6 +469,9 @@ class AnswerEngine:
                                             f"「{' '.join(s.split(chr(10)))}」 [{n}]" for i, s, n in parts)]
         else:
             lines = [f"{s}[{n}]" for _, s, n in parts]
+            worked = difference(ev.question, [(s, n) for _, s, n in parts])
+            if worked:
+                lines.insert(0, worked)
         if _ASKS_WHICH_DOCUMENT.search(ev.question):
             places: dict[str, list[str]] = {}
             for i, _, _ in parts:
@@ -483,6 +493,41 @@ class AnswerEngine:
         text = self.generator.chat(self._messages(ev, history), max_tokens=ANSWER_TOKENS).strip()
         answer = verify(ev, text, self.generator.name, self.tokenizer.proper_nouns)
         return answer if answer is not None else self.extractive(ev)
+
+
+def difference(question: str, quoted: list[tuple[str, int]]) -> str | None:
+    """「差は800人です」 when the question asks by how much two figures differ and the best quoted sentence (else
+    the best two, else all) gives exactly two figures of one unit (the unit the question asks for, if it asks
+    one) and states no change itself; the line names both figures and their citations, so the reader sees
+    what was computed from what."""
+    if not _ASKS_DIFFERENCE.search(question) or not _ASKS_NUMBER.search(question):
+        return None
+    units = asked_units(question)
+    found: list[tuple[Fact, int]] = []
+    for sentence, n in quoted:
+        for f in extract_facts(sentence):
+            if f.kind not in DIFFERENCE_KINDS or not isinstance(f.value, (int, float)):
+                continue
+            if _STATED_CHANGE.match(sentence[f.end:]):
+                return None  # the documents state the change itself: the quote answers
+            if units and not any(re.search(u, f.surface) for u in units):
+                continue
+            if all(f.value != g.value or f.unit != g.unit for g, _ in found):
+                found.append((f, n))
+        same = [(f, m) for f, m in found if (f.kind, f.unit) == (found[0][0].kind, found[0][0].unit)] if found else []
+        if len(found) == 2 and len(same) == 2:
+            break
+        if len(found) > 2:
+            return None  # more figures than two: which two is not for an extractive answer to guess
+    if len(found) != 2 or (found[0][0].kind, found[0][0].unit) != (found[1][0].kind, found[1][0].unit):
+        return None
+    (a, na), (b, nb) = sorted(found, key=lambda x: -float(x[0].value))  # type: ignore[arg-type]
+    gap = float(a.value) - float(b.value)  # type: ignore[arg-type]
+    decimals = max(len(str(x.value).partition(".")[2].rstrip("0")) for x in (a, b))
+    shown = f"{gap:,.{decimals}f}" if decimals else f"{int(round(gap)):,}"
+    unit = "ポイント" if a.kind == "percent" else a.unit
+    cites = f"[{na}]" if na == nb else f"[{na}][{nb}]"
+    return f"資料の「{a.surface}」と「{b.surface}」の差は{shown}{unit}です。{cites}"
 
 
 def by_probability(ev: Evidence, described: list[tuple[dict[str, float], int, str]],

@@ -197,3 +197,33 @@ def test_a_follow_up_asks_on_rather_than_hearing_the_same_sentence_again():
     # full-width and half-width forms of the same sentence are the same sentence
     wide = [(0.9, 0, "計画期間は令和４年度から令和８年度までの５年間です。"), (0.8, 0, "計画は5年ごとに見直します。")]
     assert asked_on(wide, previous_answer(history), 0.8)[0][2] == "計画は5年ごとに見直します。"
+
+
+@pytest.mark.parametrize("question, quoted, expected", [
+    ("作品展の入場者数は、目標どおりになると何人増えますか", [("展覧会の入場者数700人(2014年度)→年1,500人(2019年度)", 1)],
+     "資料の「1,500人」と「700人」の差は800人です。[1]"),
+    ("村長と副村長の給料月額はどれくらい差がありますか", [("給料月額等: 578,000円 493,000円", 1), ("区分: 給料 村長 副村長", 2)],
+     "資料の「578,000円」と「493,000円」の差は85,000円です。[1]"),
+    ("高齢化率は前回と比べて何ポイント上がりましたか", [("高齢化率は29.5%で、前回の25.7%から上昇した。", 1)],
+     "資料の「29.5%」と「25.7%」の差は3.8ポイントです。[1]"),
+    # two sentences, each with one figure: both cited
+    ("推計と実態の人口は何人ずれていますか", [("推計では2015年に932人とされている。", 1), ("実態は890人程度である。", 2)],
+     "資料の「932人」と「890人」の差は42人です。[1][2]"),
+])
+def test_a_difference_asked_for_is_worked_out_from_the_two_figures_quoted(question, quoted, expected):
+    from assistant.answer import difference
+
+    assert difference(question, quoted) == expected
+
+
+@pytest.mark.parametrize("question, quoted", [
+    ("高齢化率は何ポイント増えましたか", [("高齢化率は29.0％で、前回比3.1ポイント増加した。", 1)]),  # stated: quote it
+    ("入場者数は何人ですか", [("展覧会の入場者数700人→1,500人", 1)]),  # no difference asked
+    ("何人増えますか", [("700人、1,500人、2,000人と増える。", 1)]),  # three figures: which two is a guess
+    ("何人増えますか", [("入場者数は1,500人。", 1)]),  # one figure
+    ("何人増えますか", [("入場者数は1,500人、予算は700円。", 1)]),  # two units
+])
+def test_no_difference_is_worked_out_when_it_would_be_a_guess(question, quoted):
+    from assistant.answer import difference
+
+    assert difference(question, quoted) is None
