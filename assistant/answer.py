@@ -121,6 +121,7 @@ _ASKS_DIFFERENCE = re.compile(r"差|ずれ|開き|増え|減っ|減る|減り|�
 # … which the documents do not already state: a figure followed by 増・減・差 (「3.1ポイント増加」)
 _STATED_CHANGE = re.compile(r"^\s*(?:の)?(?:増|減|差|上昇|低下|多い|少ない)")
 DIFFERENCE_KINDS = ("quantity", "percent")
+PREMISE_SENTENCES = 3  # a premise is checked against this many best sentences
 _FOLLOW_UP = re.compile(r"^(その|それ|この|これ|そこ|同じ|では|じゃあ|また|あと|ほか|他に|次に|それでは)|^.{0,12}[はも][？?]?$")
 
 
@@ -181,6 +182,7 @@ class Evidence:
     translated_by: str = ""  # "model", "dictionary" or "" (none)
     facts: list[SentenceFacts] = field(default_factory=list)  # what the hand score saw, per ranked sentence
     quoted: list[tuple[float, int, str]] = field(default_factory=list)  # the order answers quote from
+    query: str = ""  # what was searched: a follow-up with the question before it
 
 
 class AnswerEngine:
@@ -249,7 +251,7 @@ class AnswerEngine:
             # the order: by meaning, with the sentence's score by the dictionary terms beside it
             scored = [(m + ENGLISH_TERMS_SHARE * sc, i, s) for m, (sc, i, s) in zip(meaning, top)]
         scored.sort(key=lambda x: -x[0])
-        ev = Evidence(question, passages, terms, strength, scored, translated, translated_by)
+        ev = Evidence(question, passages, terms, strength, scored, translated, translated_by, query=query)
         if by_meaning and is_english(question) and not ENGLISH_QUOTE_MODEL:
             ev.quoted = scored  # ranked by meaning already
             return ev
@@ -554,19 +556,34 @@ def premise_conflict(question: str, ev: Evidence) -> Answer | None:
                                                                 "points", "duration")]
     if not asked:
         return None
-    for _, i, sentence in ev.ranked_sentences[:3]:
-        pairs = compare_facts(asked, extract_facts(sentence))
-        if pairs and not any(equal or _open_period_agrees(a, b) for a, b, equal in pairs):
-            wrong, right, _ = pairs[0]
-            p = ev.passages[i]
-            if is_english(question):
-                text = (f"No. The documents say 「{right.surface}」, not 「{wrong.surface}」: 「{sentence}」 [1]")
-            else:
-                text = (f"ご質問の「{wrong.surface}」は資料の記載と異なります。資料では「{right.surface}」となっています。"
-                        f"\n{sentence}[1]")
-            return Answer(question, text, abstained=False, citations=[Citation(1, p)], generator="extractive",
-                          notice="premise_corrected")
-    return None
+    # the years the conversation is about (「2060年の人口は？」 then 「500人くらいでしたよね」): of a sentence's
+    # figures, the one stated for such a year is the one the premise speaks of
+    years = {f.value for f in extract_facts(ev.query or question) if f.kind == "year"}
+    found: list[tuple[bool, int, Fact, Fact, int, str]] = []
+    for rank, (_, i, sentence) in enumerate(ev.ranked_sentences[:PREMISE_SENTENCES]):
+        facts = extract_facts(sentence)
+        pairs = compare_facts(asked, facts)
+        if any(equal or _open_period_agrees(a, b) for a, b, equal in pairs):
+            return None  # a well-ranked sentence states the premise: the answer quotes it
+        for wrong, right, _ in pairs:
+            found.append((not _stated_for(right, facts, years), rank, wrong, right, i, sentence))
+    if not found:
+        return None
+    _, _, wrong, right, i, sentence = min(found, key=lambda x: (x[0], x[1]))
+    p = ev.passages[i]
+    if is_english(question):
+        text = (f"No. The documents say 「{right.surface}」, not 「{wrong.surface}」: 「{sentence}」 [1]")
+    else:
+        text = (f"ご質問の「{wrong.surface}」は資料の記載と異なります。資料では「{right.surface}」となっています。"
+                f"\n{sentence}[1]")
+    return Answer(question, text, abstained=False, citations=[Citation(1, p)], generator="extractive",
+                  notice="premise_corrected")
+
+
+def _stated_for(fact: Fact, facts: list[Fact], years: set) -> bool:
+    """The year nearest before `fact` in its sentence (「2060年には460人」) is one of `years`."""
+    before = [f for f in facts if f.kind == "year" and f.end <= fact.start]
+    return bool(before) and max(before, key=lambda f: f.end).value in years
 
 
 def _open_period_agrees(a: Fact, b: Fact) -> bool:

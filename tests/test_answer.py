@@ -227,3 +227,32 @@ def test_no_difference_is_worked_out_when_it_would_be_a_guess(question, quoted):
     from assistant.answer import difference
 
     assert difference(question, quoted) is None
+
+
+def _premise_ev(question: str, query: str, *sentences: str) -> Evidence:
+    ev = _ev(*sentences)
+    ev.question, ev.query = question, query
+    ev.ranked_sentences = [(1.0 - k / 10, k, s) for k, s in enumerate(sentences)]
+    return ev
+
+
+def test_a_premise_is_corrected_with_the_figure_for_the_year_the_conversation_is_about():
+    from assistant.answer import premise_conflict
+
+    question = "500人くらいでしたよね"
+    ev = _premise_ev(question, "2060年の人口は何人ですか 500人くらいでしたよね",
+                     "2010年の995人から2060年には240人程度へと減少する見込みです。")
+    answer = premise_conflict(question, ev)
+    assert answer is not None and "「240人」" in answer.text and "「500人」" in answer.text
+    assert answer.citations[0].passage.doc_id == "d0"
+
+
+def test_a_premise_a_well_ranked_sentence_states_is_not_corrected():
+    from assistant.answer import premise_conflict
+
+    question = "計画期間は令和8年度までですよね"
+    draft = "素案では計画期間を令和4年度から令和9年度までとしていた。"
+    ev = _premise_ev(question, question, draft, "計画期間は令和4年度から令和8年度までです。")
+    assert premise_conflict(question, ev) is None  # the second sentence agrees: the answer quotes it
+    corrected = premise_conflict(question, _premise_ev(question, question, draft))
+    assert corrected is not None and "令和9年度" in corrected.text  # only a disagreeing sentence: corrected
