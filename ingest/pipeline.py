@@ -38,6 +38,10 @@ from ingest.readers.pdf import NEEDS_OCR, needs_ocr
 from ingest.registry import Registry
 
 MANIFEST_FIELDS = ("id", "title", "type", "audience", "issuer", "edition", "period")
+# Part of every document's version: raised when files are read differently (a PDF's title from its printed
+# page, fake-bold pages re-read), so that the next `ingest` reads an unchanged file again instead of keeping
+# what the former reading indexed. Chunks whose text is unchanged still cost no embedding (vector cache).
+READING_VERSION = "2"
 log = logging.getLogger(__name__)
 
 # a write refused for space: no space on the device, or the user's quota spent (errno.h)
@@ -114,8 +118,8 @@ class Indexer:
     def _ingest(self, path: Path, doc_id: str, overrides: dict) -> IngestResult:
         check_size(path, self.max_file_bytes)  # before hashing a 2 GB file
         content_hash = file_hash(path)
-        version = hashlib.sha256(
-            (content_hash + json.dumps(overrides, sort_keys=True, ensure_ascii=False)).encode()).hexdigest()[:20]
+        version = hashlib.sha256((content_hash + json.dumps(overrides, sort_keys=True, ensure_ascii=False)
+                                  + READING_VERSION).encode()).hexdigest()[:20]
         current = self.registry.get(doc_id)
         if current and current[0] == version:
             return IngestResult(str(path), doc_id, "skipped", "unchanged", current[1].pages, current[1].chunks)

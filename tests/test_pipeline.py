@@ -67,6 +67,20 @@ def test_unchanged_files_are_skipped(svc):
     assert {r.status for r in results} == {"skipped"}
 
 
+def test_a_new_way_of_reading_reads_unchanged_files_again(svc, tmp_path, monkeypatch):
+    import ingest.pipeline
+
+    src = tmp_path / "memo_r.txt"
+    src.write_text("第1章 テスト\nこの文書の合言葉は「こもれび」です。\n", encoding="utf-8")
+    assert svc.ingest_one(src).status == "added"
+    assert svc.ingest_one(src).status == "skipped"
+    monkeypatch.setattr(ingest.pipeline, "READING_VERSION", ingest.pipeline.READING_VERSION + "-next")
+    again = svc.ingest_one(src)
+    assert again.status == "replaced" and again.chunks == 1
+    assert len([p for p in svc.search("こもれび", k=10) if p.doc_id == "memo_r"]) == 1  # not doubled
+    svc.delete("memo_r")
+
+
 def test_changed_file_replaces_its_chunks_without_doubling(svc, tmp_path):
     src = tmp_path / "memo_v.txt"
     src.write_text("第1章 テスト\nこの文書の合言葉は「あおぞら」です。\n", encoding="utf-8")
