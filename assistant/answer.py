@@ -556,7 +556,7 @@ def premise_conflict(question: str, ev: Evidence) -> Answer | None:
                                                                 "points", "duration")]
     if not asked:
         return None
-    # the years the conversation is about (「2060年の人口は？」 then 「500人くらいでしたよね」): of a sentence's
+    # the years the conversation is about (「2040年の人口は？」 then 「3,000人でしたよね」): of a sentence's
     # figures, the one stated for such a year is the one the premise speaks of
     years = {f.value for f in extract_facts(ev.query or question) if f.kind == "year"}
     found: list[tuple[bool, int, Fact, Fact, int, str]] = []
@@ -581,7 +581,7 @@ def premise_conflict(question: str, ev: Evidence) -> Answer | None:
 
 
 def _stated_for(fact: Fact, facts: list[Fact], years: set) -> bool:
-    """The year nearest before `fact` in its sentence (「2060年には460人」) is one of `years`."""
+    """The year nearest before `fact` in its sentence (「2040年には3,100人」) is one of `years`."""
     before = [f for f in facts if f.kind == "year" and f.end <= fact.start]
     return bool(before) and max(before, key=lambda f: f.end).value in years
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pypdfium2
 import pypdfium2.raw as pdfium_c
@@ -50,6 +52,7 @@ from ingest.readers import first_heading, ocr, page_labels, page_ranges, pdf_act
 from ingest.readers.pdf_tables import add_table_records
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A page with more than 0.5 % mojibake characters (1 in 200) is extracted again with pypdfium2;
 # far below `GARBLED_RATIO`, as a page with a few broken fonts among good ones is worth a retry.
@@ -259,6 +262,16 @@ def _metadata_title(reader: PdfReader) -> str | None:
     return title
 
 
+def _chars_by_size(textpage: pypdfium2.PdfTextPage) -> dict[float, list[str]]:
+    """A text page's characters (spaces left out) by font size, in reading order."""
+    by_size: dict[float, list[str]] = {}
+    for i in range(textpage.count_chars()):
+        char = textpage.get_text_range(i, 1)
+        if char.strip():
+            by_size.setdefault(round(pdfium_c.FPDFText_GetFontSize(textpage.raw, i), 1), []).append(char)
+    return by_size
+
+
 class _Pdfium:
     """pypdfium2 on the same file: the fallback extractor, and a look at what a page is
     made of (text objects, images, paths). Opened on first use; None/unknown on failure."""
@@ -281,19 +294,23 @@ class _Pdfium:
         pdf = self._doc()
         return None if pdf is None else pdf[index]
 
-    def page_text(self, index: int) -> str | None:
+    def _read_text(self, index: int, read: Callable[[pypdfium2.PdfTextPage], T]) -> T | None:
+        """`read` applied to the page's text page (closed afterwards); None when pdfium fails."""
         pdf = self._doc()
         if pdf is None:
             return None
         try:
             textpage = pdf[index].get_textpage()
             try:
-                return str(textpage.get_text_range())
+                return read(textpage)
             finally:
                 textpage.close()
         except (pypdfium2.PdfiumError, IndexError) as err:
             log.warning("pypdfium2 failed on %s page %d: %s", self.path.name, index + 1, err)
             return None
+
+    def page_text(self, index: int) -> str | None:
+        return self._read_text(index, lambda textpage: str(textpage.get_text_range()))
 
     def vertical_text(self, index: int) -> str | None:
         """The page in reading order when it holds vertical text (`vertical.page_text`), else None."""
@@ -327,22 +344,7 @@ class _Pdfium:
         """The page's title as a reader sees it: its text set in the largest type, when that type is at least
         TITLE_TYPE_RATIO times the size most of the page is set in and it reads as a title (see
         `first_heading`); a bracketed subtitle in the next size is kept with it (「…地域防災計画（資料編）」)."""
-        pdf = self._doc()
-        if pdf is None:
-            return None
-        try:
-            textpage = pdf[index].get_textpage()
-            try:
-                by_size: dict[float, list[str]] = {}
-                for i in range(textpage.count_chars()):
-                    char = textpage.get_text_range(i, 1)
-                    if char.strip():
-                        size = round(pdfium_c.FPDFText_GetFontSize(textpage.raw, i), 1)
-                        by_size.setdefault(size, []).append(char)
-            finally:
-                textpage.close()
-        except (pypdfium2.PdfiumError, IndexError):
-            return None
+        by_size = self._read_text(index, _chars_by_size)
         if not by_size:
             return None
         body = max(by_size, key=lambda s: len(by_size[s]))
