@@ -69,8 +69,9 @@ DICTIONARY_DENSE_COVERED = True
 # question asks (「何人で、割合は何％」: two interrogatives), up to MOST_SENTENCES. Chosen on the tune questions by
 # `plan-assistant eval fit-extract` (eval/fit_extract.py) after `eval fit-quote`: the most key facts with at
 # most MEAN_SENTENCES_BUDGET sentences an answer on average, so that residents still get short answers; it gave
-# 68 of 108 tune answers with all key facts at 2.39 sentences (3 sentences +1 a part at 0.6, the former
-# setting: 68 at 2.76; 2 sentences: 63 at 1.75; in the hand order before the quote model: 62 at 2.41).
+# 72 of 108 tune answers with all key facts at 2.43 sentences with headings among the candidates (before them:
+# 68 at 2.39; 3 sentences +1 a part at 0.6, the former setting: 68 at 2.76; 2 sentences: 63 at 1.75; in the
+# hand order before the quote model: 62 at 2.41).
 EXTRACT_RELATIVE = 0.7
 MAX_SENTENCES = 3
 SENTENCES_PER_PART = 0
@@ -220,8 +221,11 @@ class AnswerEngine:
             whole = coverage(terms, p.title + p.section + p.text, toks)
             strength = max(strength, whole)
             for s in split_sentences(p.text):
-                if len(s) < MIN_SENTENCE_CHARS or heading_style(s) or addresses_the_assistant(s):
-                    continue  # headings are already in the section path; instructions are no answer
+                if len(s) < MIN_SENTENCE_CHARS or addresses_the_assistant(s):
+                    continue  # instructions are no answer
+                # a heading may hold the answer (「(2)住居手当[支給なし]」, 「指定避難所(計12か所)」); the quote
+                # model weighs that it is one
+                heading = heading_style(s) is not None
                 numbers = canonical_tokens(s)
                 new_numbers = numbers - asked_numbers  # what the sentence adds to the question
                 own = coverage(terms, s, words.tokens(s))
@@ -234,7 +238,7 @@ class AnswerEngine:
                 sc += ASKED_NUMBERS_BONUS * has_asked
                 scored.append((sc - RANK_PENALTY * i, i, s))
                 facts[(i, s)] = SentenceFacts(sc - RANK_PENALTY * i, own, whole, i, bool(new_numbers), new_time,
-                                              has_asked)
+                                              has_asked, heading)
         if self.embedder is not None and scored and is_english(question) and by_meaning:
             # no translation (or dictionary terms only): rank sentences by meaning, English against Japanese
             import numpy as np

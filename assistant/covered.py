@@ -24,6 +24,7 @@ from assistant.config import COVERED_MODEL as MODEL_PATH
 from assistant.evidence import cover
 from assistant.fitted import LogisticModel
 from assistant.text.facts import canonical_tokens
+from assistant.text.layout import heading_style
 from assistant.text.numerals import plain
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ _TOP_SENTENCES = 3  # the asked kind of answer must be in one of the best senten
 
 def features(ev: Evidence) -> dict[str, float]:
     """The evidence of one question as numbers (see the module docstring)."""
-    terms, ranked, passages = ev.terms, ev.ranked_sentences, ev.passages
+    terms, passages = ev.terms, ev.passages
+    # headings are quoted when they hold the answer, but whether a question is covered is judged by the
+    # running text (with headings among them, tune's unanswerable near misses look covered more often)
+    ranked = [r for r in ev.ranked_sentences if heading_style(r[2]) is None]
     everything = plain("".join(p.title + p.section + p.text for p in passages))
     union = cover(terms.weights, everything)
     top = max(terms.weights, key=lambda t: terms.weights[t]) if terms.weights else ""

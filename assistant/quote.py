@@ -12,7 +12,8 @@ and a generator is shown first. What the hand score cannot see and the model can
   finds a paraphrase that shares few words with the question;
 - `bigrams`: the share of the question's character bigrams in the sentence (compounds the tokenizer
   splits differently: 集落排水 / 農業集落排水施設);
-- `length`: a label (「基本料金」) or a whole page of a list rarely answers.
+- `length`: a label (「基本料金」) or a whole page of a list rarely answers;
+- `heading`: a heading line is mostly a label, though some hold the answer (「指定避難所(計12か所)」).
 The weights, the standardisation and the fit's figures live in `quote_model.json` beside this module,
 written by `plan-assistant eval fit-quote` (eval/fit_quote.py); without that file the hand order is kept.
 """
@@ -31,10 +32,11 @@ from assistant.fitted import LogisticModel
 
 CANDIDATES = 20  # of the hand-scored sentences, the best this many are re-ordered by the model
 FEATURES = ("hand", "cover", "passage_cover", "rank", "new_number", "new_time", "asked_numbers", "unit",
-            "meaning", "bigrams", "length")
+            "meaning", "bigrams", "length", "heading")
 # the sign each weight may take (+1 may only help, -1 may only hurt, 0 free): see eval/logistic.fit
 SIGNS = {"hand": 1, "cover": 1, "passage_cover": 1, "rank": -1, "new_number": 1, "new_time": 1,
-         "asked_numbers": 1, "unit": 1, "meaning": 1, "bigrams": 1, "length": 0}
+         "asked_numbers": 1, "unit": 1, "meaning": 1, "bigrams": 1, "length": 0,
+         "heading": 0}
 _JAPANESE_OR_DIGIT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff0-9A-Za-z々ー]")
 
 
@@ -48,6 +50,7 @@ class SentenceFacts:
     new_number: bool  # it states a number the question does not
     new_time: bool  # … a year or month the question does not
     asked_numbers: bool  # it states every number the question states
+    heading: bool = False  # it is a heading line (text.layout.heading_style)
 
 
 def bigrams(text: str) -> set[str]:
@@ -71,6 +74,7 @@ def features(question_bigrams: set[str], units: list[str], sentence: str, facts:
         "meaning": meaning,
         "bigrams": len(question_bigrams & bigrams(sentence)) / len(question_bigrams) if question_bigrams else 0.0,
         "length": math.log1p(len(norm)),
+        "heading": float(facts.heading),
     }
 
 
