@@ -306,3 +306,24 @@ def test_a_list_states_how_many_things_it_names(words):
     assert c.outcome == "conflict" and c.differ[0][1] == "2業務"
     assert enumeration_counts("公園、道路、河川の清掃を行う。") == []  # no word they share: no count
     assert [f.value for f in enumeration_counts("A施設、B施設及びC施設を整備する。")] == [3.0]
+
+
+def test_a_figure_is_compared_with_the_figure_stated_for_the_same_year():
+    draft = values_of("普及率は、2027年度に78%、2030年度に90%を目指す。")
+    sentence = values_of("普及率は2030年度に80%を目指す。", False)
+    assert [draft.anchor(f) for f in draft.facts if f.kind == "percent"] == [2027, 2030]
+    c = compare_values(draft, sentence)
+    # 78% is closer to 80% but stated for 2027年度: the sentence's 80% for 2030年度 is 90%'s counterpart
+    assert [(d, e) for _, d, e in c.differ] == [("90%", "80%")] and "78%" in c.missing
+
+
+def test_an_equal_figure_stated_for_another_year_still_pairs_and_the_year_differs():
+    draft = values_of("普及率は2031年度に80%を目指す。")
+    sentence = values_of("普及率は2030年度に80%を目指す。", False)
+    c = compare_values(draft, sentence)
+    assert c.outcome == "conflict" and [d for _, d, _ in c.differ] == ["2031年度"]
+
+
+def test_a_base_year_anchors_no_figure():
+    v = values_of("2030年度に2013年度比46%削減する。")
+    assert [v.anchor(f) for f in v.facts if f.kind == "percent"] == [2030]

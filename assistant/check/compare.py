@@ -184,6 +184,12 @@ def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> l
     return out
 
 
+def _other_year(f: Fact, g: Fact, draft: Values, sentence: Values) -> bool:
+    """Both figures are stated for a year (`Values.anchor`), and the years differ."""
+    af, ag = draft.anchor(f), sentence.anchor(g)
+    return af is not None and ag is not None and af != ag
+
+
 def _as_stated(g: Fact, f: Fact, draft_plain: str) -> Fact | None:
     """A closed period `g` seen by the end that the draft's half-open period `f` states, when the draft
     speaks of a period (「令和8年度までを計画期間とする」 against 「令和4年度~令和8年度」); else None."""
@@ -207,11 +213,16 @@ def compare_values(
     draft's 8,420人 is not also the counterpart of the draft's 12,000人."""
     c = Comparison()
     facts = [f for f in draft.facts if f.kind != "ordinal"]
-    for f in draft.facts:
-        if f.kind == "ordinal":
-            pairs = compare_facts([f], [g for g in sentence.facts if g.kind == "ordinal"])
-            c.ordinal_differs |= bool(pairs) and not any(eq for _, _, eq in pairs)
+    ordinals = [f for f in draft.facts if f.kind == "ordinal"]
+    # a sentence's edition the draft names too (「第一次計画から30年」 in a draft about the sixth) is no other edition
+    theirs = [g for g in sentence.facts if g.kind == "ordinal" and not any(values_equal(f, g) for f in ordinals)]
+    for f in ordinals:
+        pairs = compare_facts([f], theirs)
+        c.ordinal_differs |= bool(pairs) and not any(eq for _, _, eq in pairs)
     candidates = {id(f): _candidates(f, draft, sentence, draft_plain) for f in facts}
+    # a differing figure stated for another year is another measure, not the counterpart (「2025年に1.80」 is
+    # not contradicted by 「2030年に2.07」); an equal one stated for another year still pairs, and the year differs
+    differing = {id(f): [g for g in candidates[id(f)] if not _other_year(f, g, draft, sentence)] for f in facts}
     used: set[int] = set()
     equal: dict[int, Fact] = {}
     for f in facts:
@@ -225,14 +236,14 @@ def compare_values(
             (_distance(f, g), i, j)
             for i, f in enumerate(facts)
             if id(f) not in equal
-            for j, g in enumerate(candidates[id(f)])
+            for j, g in enumerate(differing[id(f)])
             if id(g) not in used
         ),
         key=lambda x: x[0],
     )
     differs: dict[int, Fact] = {}
     for _, i, j in options:
-        f, g = facts[i], candidates[id(facts[i])][j]
+        f, g = facts[i], differing[id(facts[i])][j]
         if id(f) not in differs and id(g) not in used:
             differs[id(f)] = g
             used.add(id(g))

@@ -53,6 +53,11 @@ STRONG = {"period", "duration", "quantity", "percent", "points", "number", "role
 WEAK = {"year", "date"}
 PER_YEAR_LOOKBACK = 6  # characters before a figure in which 毎年度 / 年間 make it a yearly rate
 SUBJECT_LOOKBACK = 20  # characters before a bare number searched for what it counts
+# a figure belongs to the year before it within this many characters of one clause (「2030年に2.10」,
+# 「令和5年度の人件費は約」, 「2030年までに人口置換水準(2.1)」); a comma, a full stop or a closing bracket between
+# them ends the clause
+ANCHOR_REACH = 12
+_ANCHOR_BREAK = re.compile(r"[、。，,)）」』\n]")
 
 
 @dataclass
@@ -77,6 +82,18 @@ class Values:
     def is_base(self, f: Fact) -> bool:
         """The year is a base of comparison (「2013年度比」「2019年と比べて」「2013年度を基準として」)."""
         return bool(_BASE.match(self.text, f.end))
+
+    def anchor(self, f: Fact) -> int | None:
+        """The year a figure is stated for, when a year stands right before it in the same clause
+        (「2025年に1.80、2030年に2.10」, 「令和5年度の人件費は約5,036万円」, 「2030年までに…(2.1)」); a base year
+        (2013年度比) is none. Years and fiscal years count alike."""
+        if f.kind in WEAK or f.kind == "period":
+            return None
+        before = [g for g in self.facts if g.end <= f.start and _year_of(g) is not None and not self.is_base(g)]
+        if not before:
+            return None
+        between = self.text[before[-1].end : f.start]
+        return _year_of(before[-1]) if len(between) <= ANCHOR_REACH and not _ANCHOR_BREAK.search(between) else None
 
     def per_year(self, f: Fact) -> bool:
         """「毎年度600人」「年間600件」: a yearly rate, not a total."""
@@ -180,6 +197,17 @@ def ranges(text: str, facts: list[Fact]) -> list[Fact]:
         out.append(f)
         i += 1
     return out
+
+
+def _year_of(f: Fact) -> int | None:
+    """The year of a year, a date, or a period that only ends (「2030年までに」)."""
+    if f.kind == "year":
+        return _year(f)
+    if f.kind == "date" and isinstance(f.value, tuple) and f.value and isinstance(f.value[0], int):
+        return f.value[0]
+    if f.kind == "period" and isinstance(f.value, tuple) and f.value[0] is None and isinstance(f.value[1], int):
+        return f.value[1]
+    return None
 
 
 def _year(f: Fact) -> int | None:
