@@ -47,7 +47,8 @@ NEVER = 1.01  # a restated probability no candidate reaches: statements without 
 # Monotone in what should only ever help (+1) or hurt (-1) a candidate; the rest are free (0).
 SIGNS = {"own": 1, "with_title": 1, "with_previous": 1, "with_context": 1, "full": 1, "top_word": 1, "bigrams": 1,
          "bigrams_context": 1, "kinds_missing": -1, "rank": 1, "top_doc": 1, "doc_share": 1,
-         "target_differs": -1, "place_missing": -1, "label_foreign": -1, "document_missing": -1}
+         "target_differs": -1, "place_missing": -1, "label_foreign": -1, "document_missing": -1,
+         "section_foreign": -1}
 _SEPARATORS = str.maketrans("", "", "|/")
 
 

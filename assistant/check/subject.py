@@ -40,7 +40,7 @@ from assistant.text.numerals import plain
 MODEL_PATH = Path(__file__).with_name("subject_model.json")
 FEATURES = ("own", "with_title", "with_previous", "with_context", "full", "top_word", "bigrams",
             "bigrams_context", "kinds_missing", "roles", "row", "rank", "top_doc", "doc_share",
-            "target_differs", "log_chars", "place_missing", "label_foreign", "document_missing")
+            "target_differs", "log_chars", "place_missing", "label_foreign", "document_missing", "section_foreign")
 MIN_DOCUMENT_CHARS = 4  # 「地域計画」 names a document; 「計画」 alone does not
 _GRAM_RUN = re.compile(rf"[{KANJI}{KATAKANA}A-Za-z0-9]+")
 # A statement of a target or a deadline (目標, 目指す, …まで(に)) is compared with sentences of one
@@ -158,7 +158,16 @@ def features(s: Subject, c: Candidate, r: Retrieval) -> dict[str, float]:
         "document_missing": (sum(d not in c.title + in_context for d in s.documents) / len(s.documents)
                              if s.documents else 0.0),
         "place_missing": sum(n not in c.title + in_context for n in s.places) / len(s.places) if s.places else 0.0,
+        "section_foreign": _section_foreign(s.grams, c.passage.section),
     }
+
+
+def _section_foreign(grams: set[str], section: str) -> float:
+    """The share of the bigrams of the candidate's own (innermost) heading that the statement does not have:
+    a row under 「③ 教育職」 for a statement about another post."""
+    own = section.rsplit(" > ", 1)[-1]
+    theirs = {r[i : i + 2] for r in _WORD_RUN.findall(plain(own)) for i in range(len(r) - 1)}
+    return len(theirs - grams) / len(theirs) if theirs else 0.0
 
 
 def _foreign(grams: set[str], text: str) -> float:
