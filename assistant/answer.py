@@ -8,6 +8,7 @@ replaced by the extractive answer, never shown as is.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import abc
@@ -18,7 +19,7 @@ from itertools import chain
 from assistant.covered import CoveredModel, asked_units
 from assistant.errors import BadRequest, ModelUnavailable
 from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage, query_terms
-from assistant.prompts import build_messages, translation_messages
+from assistant.prompts import answer_schema, build_messages, translation_messages
 from assistant.quote import CANDIDATES, QuoteModel, SentenceFacts, bigrams
 from assistant.quote import features as quote_features
 from assistant.text.english import japanese_share, japanese_terms
@@ -78,6 +79,9 @@ SENTENCES_PER_PART = 0
 MOST_SENTENCES = 5
 GENERATOR_PASSAGES = 3  # passages shown to a generator
 ANSWER_TOKENS = 200  # the generator's answer length
+# a structured answer's JSON around its sentences: three sentences' keys and punctuation are 46 tokens of the
+# bundled models' tokenizer
+STRUCTURE_TOKENS = 50
 TRANSLATION_TOKENS = 120
 CONTEXT_LINES = 4  # list items quoted after the sentence that introduces them
 CONTEXT_LINE_CHARS = 100  # … each at most this long, else the list has ended
@@ -85,6 +89,8 @@ QUOTE_CHARS = 200  # a quoted response column is cut here
 BEST_WORDS_MIN = 0.3  # share of a generated sentence's bigrams a passage must hold to be its citation
 NOT_COVERED_JA = "ご質問の内容は、公開されている計画書には記載が見当たりません。"
 NOT_COVERED_EN = "The plan documents do not cover this question."
+MODEL_DECLINED_JA = "言語モデルは資料に答えを見つけられなかったため、該当しそうな箇所をそのまま示しています。"
+MODEL_DECLINED_EN = "The language model found no answer in the passages; the most relevant passages are quoted as written."
 # An English question's extractive answer quotes the Japanese sentences as they are: said in its first line
 QUOTING_JAPANESE_EN = "According to the plan documents (in Japanese; the passages are quoted as written):"
 _CITE = re.compile(r"\[(\d{1,2})\]")
@@ -194,7 +200,8 @@ class AnswerEngine:
                  embedder: Embedder | None = None, generator: Generator | None = None, *,
                  covered: CoveredModel, max_question_chars: int = 2000, k: int = 6,
                  issuers: Callable[[], dict[str, str]] | None = None, quote: QuoteModel | None = None,
-                 english_terms: Callable[[str, SearchFilters | None], str] | None = None) -> None:
+                 english_terms: Callable[[str, SearchFilters | None], str] | None = None,
+                 structured: bool = True) -> None:
         self.search, self.tokenizer, self.stats, self.embedder = search, tokenizer, stats, embedder
         # an English question's Japanese search terms (the service's, which choose senses by a first search)
         self.english_terms = english_terms or (lambda q, _: japanese_terms(q, self.tokenizer, self.stats))
@@ -202,6 +209,7 @@ class AnswerEngine:
         self.generator, self.covered_model, self.k = generator, covered, k
         self.max_question_chars = max_question_chars
         self.issuers = issuers  # doc_id → issuer (Registry.issuers): answers say when they mix issuers
+        self.structured = structured  # a generator writes JSON to a schema (prompts.answer_schema)
 
     # ------------------------------------------------------------------ evidence
     def gather(self, question: str, history: list[dict] | None, filters: SearchFilters | None) -> Evidence:
@@ -390,8 +398,8 @@ class AnswerEngine:
         if answer is None:  # nothing verified to show: the passages as they are
             yield from answer_events(self.name_issuers(self.extractive(ev)))
             return
-        if answer.abstained:
-            yield from answer_events(answer)
+        if answer.abstained:  # the fitted covered model has the last word: the passages, quoted
+            yield from answer_events(self.name_issuers(self._declined_by_model(ev)))
             return
         before = answer.text
         answer = self.name_issuers(answer)
@@ -410,12 +418,15 @@ class AnswerEngine:
         english = is_english(ev.question)
         held: list[str] = []  # connective sentences, shown with the next cited one (an answer must cite)
         text, done = "", 0
-        pieces = generator.stream(self._messages(ev, history), max_tokens=ANSWER_TOKENS)  # type: ignore[attr-defined]
+        pieces = plain_pieces(generator.stream(self._messages(ev, history), **self._limits(ev)),  # type: ignore[attr-defined]
+                              english)
         try:
             for piece in chain(pieces, (None,)):
                 text += piece or ""
                 sentences = check.sentences(text)
-                for sent in (sentences if piece is None else sentences[:-1])[done:]:  # the last may still grow
+                # the last may still grow, unless the text so far ends a line (a structured answer's item)
+                complete = piece is None or text.endswith("\n")
+                for sent in (sentences if complete else sentences[:-1])[done:]:
                     done += 1
                     if _SAYS_NOT_COVERED.search(sent):
                         if shown or held:
@@ -445,7 +456,15 @@ class AnswerEngine:
         for _, i, sentence in ev.quoted or ev.ranked_sentences:
             focus.setdefault(i, sentence)
         shown = ev.passages[:GENERATOR_PASSAGES]
-        return build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus)
+        return build_messages(ev.question, shown, history, english=is_english(ev.question), focus=focus,
+                              structured=self.structured)
+
+    def _limits(self, ev: Evidence) -> dict:
+        """The generator's length limit, and the schema of a structured answer over the passages shown."""
+        if not self.structured:
+            return {"max_tokens": ANSWER_TOKENS}
+        shown = min(GENERATOR_PASSAGES, len(ev.passages))
+        return {"max_tokens": ANSWER_TOKENS + STRUCTURE_TOKENS, "schema": answer_schema(shown)}
 
     def extractive(self, ev: Evidence, max_sentences: int | None = None, relative: float = EXTRACT_RELATIVE) -> Answer:
         """Quote the sentences that answer the question, each with its citation: as many as its parts need
@@ -496,9 +515,21 @@ class AnswerEngine:
     # ------------------------------------------------------------------ LLM path
     def _generate(self, ev: Evidence, history: list[dict] | None) -> Answer:
         assert self.generator is not None
-        text = self.generator.chat(self._messages(ev, history), max_tokens=ANSWER_TOKENS).strip()
+        text = from_structured(self.generator.chat(self._messages(ev, history), **self._limits(ev)),
+                               is_english(ev.question)).strip()
         answer = verify(ev, text, self.generator.name, self.tokenizer.proper_nouns)
-        return answer if answer is not None else self.extractive(ev)
+        if answer is None:
+            return self.extractive(ev)
+        return self._declined_by_model(ev) if answer.abstained else answer
+
+    def _declined_by_model(self, ev: Evidence) -> Answer:
+        """The model said the passages do not answer a question the fitted covered model judged covered: the
+        covered model has the last word (on tune the model's "not covered" declined no unanswerable question
+        the covered model had not, and 7 answerable ones it had answered), so the passages are quoted, with
+        a notice that the model found no answer in them."""
+        answer = self.extractive(ev)
+        answer.notice = (MODEL_DECLINED_EN if is_english(ev.question) else MODEL_DECLINED_JA)
+        return answer
 
 
 def difference(question: str, quoted: list[tuple[str, int]]) -> str | None:
@@ -510,6 +541,7 @@ def difference(question: str, quoted: list[tuple[str, int]]) -> str | None:
         return None
     units = asked_units(question)
     found: list[tuple[Fact, int]] = []
+    one_measure = False
     for sentence, n in quoted:
         for f in extract_facts(sentence):
             if f.kind not in DIFFERENCE_KINDS or not isinstance(f.value, (int, float)):
@@ -520,12 +552,12 @@ def difference(question: str, quoted: list[tuple[str, int]]) -> str | None:
                 continue
             if all(f.value != g.value or f.unit != g.unit for g, _ in found):
                 found.append((f, n))
-        same = [(f, m) for f, m in found if (f.kind, f.unit) == (found[0][0].kind, found[0][0].unit)] if found else []
-        if len(found) == 2 and len(same) == 2:
+        one_measure = len(found) == 2 and (found[0][0].kind, found[0][0].unit) == (found[1][0].kind, found[1][0].unit)
+        if one_measure:
             break
         if len(found) > 2:
             return None  # more figures than two: which two is not for an extractive answer to guess
-    if len(found) != 2 or (found[0][0].kind, found[0][0].unit) != (found[1][0].kind, found[1][0].unit):
+    if not one_measure:
         return None
     (a, na), (b, nb) = sorted(found, key=lambda x: -float(x[0].value))  # type: ignore[arg-type]
     gap = float(a.value) - float(b.value)  # type: ignore[arg-type]
@@ -687,7 +719,66 @@ def _supported(sentence: str, passage_text: str) -> bool:
     return True
 
 
-_SAYS_NOT_COVERED = re.compile(r"記載(が|は)(見当たりません|ありません)|含まれていません|not (covered|mentioned)")
+_SAYS_NOT_COVERED = re.compile(r"記載(が|は)(見当たりません|ありません)|含まれていません|not (covered|mentioned)|do not cover")
+# one sentence of a structured answer (prompts.answer_schema; the grammar keeps the keys in this order), complete
+_STRUCTURED_ITEM = re.compile(r'\{\s*"text"\s*:\s*"(?P<text>(?:[^"\\]|\\.)*)"\s*,\s*"source"\s*:\s*(?P<source>\d+)\s*\}')
+_SAYS_NOT_COVERED_STRUCTURED = re.compile(r'"sentences"\s*:\s*\[\s*\]')  # no sentence: not covered
+_CITATION_MARKS = re.compile(r"\s*(?:\[\d+\])+\s*$")
+
+
+def structured_sentences(text: str) -> list[str]:
+    """The complete sentences of a structured answer written so far, each with its citation (「…。[2]」)."""
+    out = []
+    for m in _STRUCTURED_ITEM.finditer(text):
+        try:
+            sentence = json.loads(f'"{m["text"]}"')
+        except ValueError:
+            continue
+        sentence = _CITATION_MARKS.sub("", sentence).strip()
+        if sentence:
+            out.append(f"{sentence}[{m['source']}]")
+    return out
+
+
+def from_structured(text: str, english: bool) -> str:
+    """A structured answer as the text the checks read: its sentences with their citations, one a line, or
+    the not-covered sentence when it says the passages do not cover the question. Plain text stays as it is
+    (a server that ignores the schema)."""
+    if not text.lstrip().startswith("{"):
+        return text
+    sentences = structured_sentences(text)
+    if not sentences and _SAYS_NOT_COVERED_STRUCTURED.search(text):
+        return NOT_COVERED_EN if english else NOT_COVERED_JA
+    return "\n".join(sentences)
+
+
+def plain_pieces(pieces: Iterator[str], english: bool) -> Iterator[str]:
+    """A streamed answer as text: a structured one sentence by sentence as each completes (with its citation,
+    then a line break), plain text as it comes. Closing this closes the model's stream."""
+    text, given, structured = "", 0, None
+    try:
+        for piece in pieces:
+            text += piece
+            if structured is None:
+                if not text.strip():
+                    continue
+                structured = text.lstrip().startswith("{")
+                if not structured:
+                    yield text
+                    continue
+            elif not structured:
+                yield piece
+                continue
+            sentences = structured_sentences(text)
+            for sentence in sentences[given:]:
+                yield sentence + "\n"
+            given = len(sentences)
+        if structured and not given and _SAYS_NOT_COVERED_STRUCTURED.search(text):
+            yield NOT_COVERED_EN if english else NOT_COVERED_JA
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
 _BARE_CHARS = 4  # an answer with fewer word characters (「5 [1]」) is too bare to be one
 
 

@@ -116,7 +116,8 @@ class PlanAssistant:
                                             self.generator, covered=CoveredModel.load(self.settings.covered_model),
                                             max_question_chars=self.settings.max_query_chars,
                                             issuers=self.registry.issuers, quote=self._quote_model(),
-                                            english_terms=self.english_terms)
+                                            english_terms=self.english_terms,
+                                            structured=self.settings.structured_output)
             return self._engine
 
     def _quote_model(self) -> QuoteModel | None:

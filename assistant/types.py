@@ -214,12 +214,14 @@ class SparseEncoder(Protocol):
 class Generator(Protocol):
     """Writes text from OpenAI-style messages: `[{"role": "system"|"user"|"assistant", "content": str}]`.
 
-    `chat` returns the whole answer. A generator may also have `stream(messages, *, max_tokens,
-    temperature) -> Iterator[str]` (both bundled ones do): the answer engine then verifies each sentence
-    as soon as it is written and shows it, instead of waiting for the whole answer. `name` is recorded
-    on each answer.
+    `chat` returns the whole answer; with a JSON `schema` the output is constrained to it (a model or
+    server that cannot constrain may ignore it: the answer engine reads plain text as well). A generator may
+    also have `stream(messages, *, max_tokens, temperature, schema) -> Iterator[str]` (both bundled ones do):
+    the answer engine then verifies each sentence as soon as it is written and shows it, instead of waiting
+    for the whole answer. `name` is recorded on each answer.
     """
 
     name: str
 
-    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> str: ...
+    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
+             schema: dict | None = None) -> str: ...

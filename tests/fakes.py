@@ -85,6 +85,7 @@ class ScriptedGenerator:
         self.name = name
         self.prompts: list[list[dict]] = []  # every `messages` received, in order (deep copies)
         self.replies: list[str] = []  # every reply given, in order
+        self.schemas: list[dict | None] = []  # the output schema each call asked for (None: plain text)
         self._rules: list[tuple[Condition, Reply]] = []
         self._queue: list[Reply] = []
         self.streamed, self.stream_pieces, self.stopped = 0, 0, False
@@ -103,6 +104,7 @@ class ScriptedGenerator:
     def reset(self) -> None:
         self.prompts.clear()
         self.replies.clear()
+        self.schemas.clear()
         self._rules.clear()
         self._queue.clear()
 
@@ -116,8 +118,10 @@ class ScriptedGenerator:
         return read_prompt(self.prompts[i])
 
     # ------------------------------------------------------------------ the generator interface
-    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> str:
+    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
+             schema: dict | None = None) -> str:
         self.prompts.append(copy.deepcopy(messages))
+        self.schemas.append(schema)
         prompt = read_prompt(messages)
         reply = next((r for condition, r in self._rules if condition(prompt)), None)
         if reply is None:
@@ -128,10 +132,11 @@ class ScriptedGenerator:
         self.replies.append(text)
         return text
 
-    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> Iterator[str]:
+    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
+               schema: dict | None = None) -> Iterator[str]:
         """The reply in pieces of up to 8 characters, as a model streams it; `streamed` counts the pieces
         taken so far and `stopped` says whether the reader closed the stream before its end."""
-        text = self.chat(messages, max_tokens=max_tokens, temperature=temperature)
+        text = self.chat(messages, max_tokens=max_tokens, temperature=temperature, schema=schema)
         pieces = re.findall(r".{1,8}", text, flags=re.DOTALL)
         self.streamed, self.stream_pieces, self.stopped = 0, len(pieces), False
         try:

@@ -9,11 +9,13 @@ states it, a wrong passage number, a made-up figure, an obeyed instruction. Retr
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 
+from assistant.answer import MODEL_DECLINED_JA
 from assistant.types import SearchFilters
 from tests.fakes import Prompt, ScriptedGenerator, is_answer_request, is_translation
 from tests.helpers import sample_service
@@ -173,16 +175,103 @@ def test_a_streamed_answer_whose_first_sentence_is_unsupported_is_the_extractive
     assert "令和6年度から令和10年度" in answer["answer"]
 
 
-def test_a_streamed_not_covered_reply_is_an_abstention(svc, model):
+def test_a_streamed_not_covered_reply_to_a_covered_question_quotes_the_passages(svc, model):
     model.when(is_answer_request, "資料には記載が見当たりません。")
     events = list(svc.ask_stream(PERIOD_QUESTION))
     answer = events[-1]
-    assert len(model.prompts) == 1 and answer["abstained"] and not answer["citations"]
+    # the fitted covered model judged the question covered: it has the last word, the model's doubt is shown
+    assert len(model.prompts) == 1 and not answer["abstained"] and answer["generator"] == "extractive"
+    assert answer["notice"] == MODEL_DECLINED_JA and "令和6年度から令和10年度" in answer["answer"]
     assert "".join(e["text"] for e in events if e["type"] == "delta") == answer["answer"]
 
 
+# ---------------------------------------------------------------------- structured (JSON) answers
+def _structured(sentences: list[tuple[str, int]]) -> str:
+    """A reply as a grammar-constrained model writes it (prompts.answer_schema); no sentence: not covered."""
+    items = ", ".join(json.dumps({"text": t, "source": n}, ensure_ascii=False) for t, n in sentences)
+    return f'{{"sentences": [{items}]}}'
+
+
+def test_the_model_is_asked_for_sentences_each_with_its_passage_number(svc, model):
+    def answer(p: Prompt) -> str:
+        source = p.passage_with(PERIOD)
+        return _structured([(f"後期基本計画の計画期間は、{group(PERIOD, source.text)}です。", source.n)])
+
+    model.when(is_answer_request, answer)
+    a = svc.ask(PERIOD_QUESTION)
+
+    schema = model.schemas[0]
+    assert schema is not None and "JSON" in model.read().system
+    item = schema["properties"]["sentences"]["items"]
+    assert schema["properties"]["sentences"]["maxItems"] == 3
+    assert item["properties"]["source"]["maximum"] == len(model.read().passages)  # only passages it was shown
+    assert not a.abstained and a.generator == model.name
+    assert re.search(r"令和6年度から令和10年度までです。\[1\]$", a.text) and "{" not in a.text
+    assert a.citations[0].passage.doc_id == PLAN
+
+
+def test_a_structured_sentence_no_passage_supports_falls_back_to_the_extractive_answer(svc, model):
+    model.when(is_answer_request, lambda p: _structured([(MADE_UP_SENTENCE, 1)]))
+    a = svc.ask(PERIOD_QUESTION)
+    assert len(model.prompts) == 1 and a.generator == "extractive" and "9,876" not in a.text
+    assert "令和6年度から令和10年度" in a.text
+
+
+def test_a_structured_reply_without_sentences_quotes_the_passages_of_a_covered_question(svc, model):
+    model.when(is_answer_request, _structured([]))
+    a = svc.ask(PERIOD_QUESTION)
+    assert len(model.prompts) == 1 and not a.abstained and a.generator == "extractive"
+    assert a.notice == MODEL_DECLINED_JA and "令和6年度から令和10年度" in a.text
+
+
+def test_a_streamed_structured_answer_shows_each_sentence_as_its_item_completes(svc, model):
+    def answer(p: Prompt) -> str:
+        source = p.passage_with(PERIOD)
+        return _structured([(f"後期基本計画の計画期間は、{group(PERIOD, source.text)}です。", source.n),
+                            (MADE_UP_SENTENCE, source.n), ("この計画に沿って取り組みます。", source.n)])
+
+    model.when(is_answer_request, answer)
+    events, taken_at_first = [], None
+    for event in svc.ask_stream(PERIOD_QUESTION):
+        if event["type"] == "delta" and taken_at_first is None:
+            taken_at_first = model.streamed
+        events.append(event)
+
+    answer_event = events[-1]
+    shown = "".join(e["text"] for e in events if e["type"] == "delta")
+    assert taken_at_first is not None and taken_at_first < model.stream_pieces  # before the JSON was complete
+    assert answer_event["generator"] == model.name and shown == answer_event["answer"]
+    assert re.fullmatch(r"後期基本計画の計画期間は、令和6年度から令和10年度までです。\[1\]", shown)
+    assert "9,876" not in shown and "この計画に沿って" not in shown
+    assert model.stopped  # the unsupported second sentence ended the answer and the model
+
+
+def test_structured_sentences_are_read_only_when_complete():
+    from assistant.answer import from_structured, plain_pieces, structured_sentences
+
+    reply = _structured([("計画期間は5年間です。[2]", 1), ('「快適」と"健康"の町です。', 2)])
+    assert structured_sentences(reply) == ["計画期間は5年間です。[1]", '「快適」と"健康"の町です。[2]']
+    assert structured_sentences(reply[: reply.index("5年間")]) == []  # an item still being written
+    assert from_structured('{"sentences": []}', english=True) == (
+        "The plan documents do not cover this question.")
+    assert from_structured("計画期間は5年間です[1]。", english=False) == "計画期間は5年間です[1]。"  # plain text
+
+    closed = []
+
+    def pieces():
+        try:
+            yield from (reply[i : i + 5] for i in range(0, len(reply), 5))
+        finally:
+            closed.append(True)
+
+    stream = plain_pieces(pieces(), english=False)
+    assert next(stream) == "計画期間は5年間です。[1]\n"
+    stream.close()
+    assert closed == [True]  # closing the reader stops the model
+
+
 # ---------------------------------------------------------------------- "not covered"
-def test_not_covered_reply_gives_an_abstention_with_related_passages(svc, model):
+def test_a_model_that_finds_no_answer_where_the_covered_model_did_leaves_the_passages_quoted(svc, model):
     def decline_unless_stated(p: Prompt) -> str:
         # the passages give the period of the 2nd comprehensive plan, none mentions a 3rd one
         if p.has_passage_with("第3次"):
@@ -195,9 +284,10 @@ def test_not_covered_reply_gives_an_abstention_with_related_passages(svc, model)
 
     assert len(model.prompts) == 1, "the question was not covered by retrieval: the model was never asked"
     assert "記載が見当たりません" in model.replies[0]
-    assert a.abstained and "記載が見当たりません" in a.text and not a.citations
-    assert a.generator == model.name
-    assert a.related and any(p.doc_id == PLAN for p in a.related)
+    # the covered model's decision stands (the model's doubt declined no unanswerable tune question it had not):
+    # the passages as written, with the model's doubt said, and nothing about a 3rd plan made up
+    assert not a.abstained and a.generator == "extractive" and a.notice == MODEL_DECLINED_JA
+    assert a.citations and a.citations[0].passage.doc_id == PLAN and "第3次" not in a.text
 
 
 # ---------------------------------------------------------------------- English: translation, then the answer

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import socket
 import threading
 import time
@@ -31,6 +32,8 @@ from assistant.llm import (
     make_generator,
     part_paths,
 )
+from assistant.prompts import MAX_ANSWER_SENTENCES, SENTENCE_CHARS, answer_schema, build_messages
+from assistant.types import Passage
 from eval.llm_server import ServerProcess, free_port
 
 SMALL = "qwen2.5-0.5b"
@@ -242,6 +245,35 @@ def test_local_generator_streams_the_same_answer_in_pieces_and_stops_when_closed
     assert first and "公園" in local.chat(repeat("公園"), max_tokens=16)
 
 
+def opening_hours() -> tuple[list[dict], dict]:
+    """A structured answer request over two passages, and its schema."""
+    passage = Passage("d", "施設案内", "", [3], "市立図書館は午前9時に開館し、午後7時に閉館します。", 1.0)
+    other = Passage("d", "施設案内", "", [4], "市民プールは夏季のみ営業します。", 0.5, chunk_no=1)
+    return (build_messages("図書館は何時に開きますか", [passage, other], None, structured=True), answer_schema(2))
+
+
+def assert_fits_the_schema(text: str, passages: int) -> dict:
+    data = json.loads(text)
+    assert set(data) == {"sentences"}
+    assert len(data["sentences"]) <= MAX_ANSWER_SENTENCES
+    for item in data["sentences"]:
+        assert set(item) == {"text", "source"} and 1 <= item["source"] <= passages
+        assert 0 < len(item["text"]) <= SENTENCE_CHARS
+    return data
+
+
+@needs_llama
+@needs_parts
+def test_local_generator_writes_its_answer_to_the_schema(local):
+    messages, schema = opening_hours()
+    whole = local.chat(messages, max_tokens=200, schema=schema)
+    assert_fits_the_schema(whole, 2)
+    assert "".join(local.stream(messages, max_tokens=200, schema=schema)) == whole
+    # control: asked for the same JSON without the grammar, this model writes other keys (or no JSON at all)
+    with pytest.raises((ValueError, AssertionError)):
+        assert_fits_the_schema(local.chat(messages, max_tokens=200), 2)
+
+
 @needs_llama
 @needs_parts
 def test_prompt_longer_than_the_context_is_a_bad_request(local):
@@ -347,6 +379,18 @@ def test_openai_compatible_server_chats_and_follows_the_input(server):
     assert "公園" in park and "図書館" not in park
     pieces = list(generator.stream(repeat("図書館"), max_tokens=24))
     assert len(pieces) > 1 and "".join(pieces) == library  # server-sent events, the same text
+
+
+@pytest.mark.slow
+@needs_llama
+@needs_server
+@needs_parts
+def test_openai_compatible_server_writes_its_answer_to_the_schema(server):
+    generator = OpenAICompatGenerator(server.base_url, server.model, timeout=120)
+    messages, schema = opening_hours()
+    whole = generator.chat(messages, max_tokens=200, schema=schema)
+    assert_fits_the_schema(whole, 2)
+    assert "".join(generator.stream(messages, max_tokens=200, schema=schema)) == whole
 
 
 @pytest.mark.slow

@@ -19,6 +19,15 @@ from assistant.errors import BadRequest, ModelUnavailable
 
 from .bundled import INSTALL_HINT
 
+# llama.cpp's own default penalty on tokens repeated within the last 64 (its command-line tools use it; the
+# Python binding's chat default is none): a small model quoting a passage otherwise tends to repeat a phrase
+REPEAT_PENALTY = 1.1
+
+
+def _response_format(schema: dict | None) -> dict | None:
+    """llama.cpp's JSON mode with a schema (its server and the Python binding read the same form)."""
+    return {"type": "json_object", "schema": schema} if schema is not None else None
+
 
 def _plain_messages(messages: Sequence[dict]) -> list[dict]:
     """Validate before any model work, so a malformed request fails fast and never loads 1 GB of weights."""
@@ -70,13 +79,15 @@ class LlamaCppGenerator:
                 self._llm.close()
                 self._llm = None
 
-    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> str:
+    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
+             schema: dict | None = None) -> str:
         plain = _plain_messages(messages)
         self.warm_up()
         with self._lock:
             try:
                 result = self._llm.create_chat_completion(messages=plain, max_tokens=max_tokens,
-                                                          temperature=temperature)
+                                                          temperature=temperature, repeat_penalty=REPEAT_PENALTY,
+                                                          response_format=_response_format(schema))
             except ValueError as err:  # how llama-cpp-python reports a prompt longer than n_ctx
                 if "context window" not in str(err):
                     raise
@@ -84,7 +95,8 @@ class LlamaCppGenerator:
                     f"the prompt does not fit the model's context (n_ctx={self.n_ctx}): {err}") from err
         return result["choices"][0]["message"].get("content") or ""
 
-    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> Iterator[str]:
+    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
+               schema: dict | None = None) -> Iterator[str]:
         """The answer's text as the model writes it; closing the iterator stops the generation (and frees
         the model for the next question)."""
         plain = _plain_messages(messages)
@@ -92,7 +104,9 @@ class LlamaCppGenerator:
         with self._lock:
             try:
                 chunks = self._llm.create_chat_completion(messages=plain, max_tokens=max_tokens,
-                                                          temperature=temperature, stream=True)
+                                                          temperature=temperature, stream=True,
+                                                          repeat_penalty=REPEAT_PENALTY,
+                                                          response_format=_response_format(schema))
                 for chunk in chunks:
                     piece = chunk["choices"][0].get("delta", {}).get("content")
                     if piece:
@@ -136,17 +150,19 @@ class OpenAICompatGenerator:
                                    api_key=self.api_key or "not-needed", timeout=self.timeout, max_retries=0,
                                    context_window=self.context_window, callback_manager=CallbackManager([]))
 
-    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> str:
+    def chat(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
+             schema: dict | None = None) -> str:
         plain = _plain_messages(messages)
         self.warm_up()
         from llama_index.core.llms import ChatMessage, MessageRole
 
         msgs = [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in plain]
         with _server_errors(self.base_url, self.timeout):
-            response = self._llm.chat(msgs, max_tokens=max_tokens, temperature=temperature)
+            response = self._llm.chat(msgs, max_tokens=max_tokens, temperature=temperature, **_format(schema))
         return response.message.content or ""
 
-    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0) -> Iterator[str]:
+    def stream(self, messages: list[dict], *, max_tokens: int = 512, temperature: float = 0.0,
+               schema: dict | None = None) -> Iterator[str]:
         """The answer's text as the server sends it (server-sent events); closing the iterator ends the request."""
         plain = _plain_messages(messages)
         self.warm_up()
@@ -154,9 +170,17 @@ class OpenAICompatGenerator:
 
         msgs = [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in plain]
         with _server_errors(self.base_url, self.timeout):
-            for response in self._llm.stream_chat(msgs, max_tokens=max_tokens, temperature=temperature):
+            for response in self._llm.stream_chat(msgs, max_tokens=max_tokens, temperature=temperature,
+                                                  **_format(schema)):
                 if response.delta:
                     yield response.delta
+
+
+def _format(schema: dict | None) -> dict:
+    """The request's `response_format` in llama.cpp's form (its servers constrain the output to the schema; a
+    server that ignores it answers in plain text, which the answer engine reads too)."""
+    response_format = _response_format(schema)
+    return {"response_format": response_format} if response_format is not None else {}
 
 
 @contextmanager
