@@ -201,7 +201,7 @@ class AnswerEngine:
                  covered: CoveredModel, max_question_chars: int = 2000, k: int = 6,
                  issuers: Callable[[], dict[str, str]] | None = None, quote: QuoteModel | None = None,
                  english_terms: Callable[[str, SearchFilters | None], str] | None = None,
-                 structured: bool = True) -> None:
+                 structured: bool = False) -> None:
         self.search, self.tokenizer, self.stats, self.embedder = search, tokenizer, stats, embedder
         # an English question's Japanese search terms (the service's, which choose senses by a first search)
         self.english_terms = english_terms or (lambda q, _: japanese_terms(q, self.tokenizer, self.stats))

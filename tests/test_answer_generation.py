@@ -95,6 +95,7 @@ def test_accepted_answer_cites_the_passage_that_states_the_figure(svc, model, ci
     a = svc.ask(PERIOD_QUESTION)
 
     assert len(model.prompts) == 1 and model.read().question == PERIOD_QUESTION
+    assert model.schemas == [None] and "JSON" not in model.read().system  # plain text unless configured
     stated = group(PERIOD, model.read().passage_with(PERIOD).text)
     assert not a.abstained and a.generator == model.name and not a.notice
     assert stated in a.text and "令和6年度から令和10年度" in a.text
@@ -186,13 +187,21 @@ def test_a_streamed_not_covered_reply_to_a_covered_question_quotes_the_passages(
 
 
 # ---------------------------------------------------------------------- structured (JSON) answers
+@pytest.fixture
+def structured(svc):
+    """The engine asks for JSON to the answer schema (PLAN_ASSISTANT_STRUCTURED_OUTPUT=true)."""
+    svc.engine.structured = True
+    yield
+    svc.engine.structured = False
+
+
 def _structured(sentences: list[tuple[str, int]]) -> str:
     """A reply as a grammar-constrained model writes it (prompts.answer_schema); no sentence: not covered."""
     items = ", ".join(json.dumps({"text": t, "source": n}, ensure_ascii=False) for t, n in sentences)
     return f'{{"sentences": [{items}]}}'
 
 
-def test_the_model_is_asked_for_sentences_each_with_its_passage_number(svc, model):
+def test_the_model_is_asked_for_sentences_each_with_its_passage_number(svc, model, structured):
     def answer(p: Prompt) -> str:
         source = p.passage_with(PERIOD)
         return _structured([(f"後期基本計画の計画期間は、{group(PERIOD, source.text)}です。", source.n)])
@@ -210,21 +219,21 @@ def test_the_model_is_asked_for_sentences_each_with_its_passage_number(svc, mode
     assert a.citations[0].passage.doc_id == PLAN
 
 
-def test_a_structured_sentence_no_passage_supports_falls_back_to_the_extractive_answer(svc, model):
+def test_a_structured_sentence_no_passage_supports_falls_back_to_the_extractive_answer(svc, model, structured):
     model.when(is_answer_request, lambda p: _structured([(MADE_UP_SENTENCE, 1)]))
     a = svc.ask(PERIOD_QUESTION)
     assert len(model.prompts) == 1 and a.generator == "extractive" and "9,876" not in a.text
     assert "令和6年度から令和10年度" in a.text
 
 
-def test_a_structured_reply_without_sentences_quotes_the_passages_of_a_covered_question(svc, model):
+def test_a_structured_reply_without_sentences_quotes_the_passages_of_a_covered_question(svc, model, structured):
     model.when(is_answer_request, _structured([]))
     a = svc.ask(PERIOD_QUESTION)
     assert len(model.prompts) == 1 and not a.abstained and a.generator == "extractive"
     assert a.notice == MODEL_DECLINED_JA and "令和6年度から令和10年度" in a.text
 
 
-def test_a_streamed_structured_answer_shows_each_sentence_as_its_item_completes(svc, model):
+def test_a_streamed_structured_answer_shows_each_sentence_as_its_item_completes(svc, model, structured):
     def answer(p: Prompt) -> str:
         source = p.passage_with(PERIOD)
         return _structured([(f"後期基本計画の計画期間は、{group(PERIOD, source.text)}です。", source.n),
