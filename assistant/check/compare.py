@@ -220,8 +220,8 @@ def compare_values(
         pairs = compare_facts([f], theirs)
         c.ordinal_differs |= bool(pairs) and not any(eq for _, _, eq in pairs)
     candidates = {id(f): _candidates(f, draft, sentence, draft_plain) for f in facts}
-    # a differing figure stated for another year is another measure, not the counterpart (「2025年に1.80」 is
-    # not contradicted by 「2030年に2.07」); an equal one stated for another year still pairs, and the year differs
+    # a differing figure stated for another year is another measure, not the counterpart (「2027年度に78%」 is
+    # not contradicted by 「2030年度に80%」); an equal one stated for another year still pairs, and the year differs
     differing = {id(f): [g for g in candidates[id(f)] if not _other_year(f, g, draft, sentence)] for f in facts}
     used: set[int] = set()
     equal: dict[int, Fact] = {}

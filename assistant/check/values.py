@@ -53,8 +53,8 @@ STRONG = {"period", "duration", "quantity", "percent", "points", "number", "role
 WEAK = {"year", "date"}
 PER_YEAR_LOOKBACK = 6  # characters before a figure in which 毎年度 / 年間 make it a yearly rate
 SUBJECT_LOOKBACK = 20  # characters before a bare number searched for what it counts
-# a figure belongs to the year before it within this many characters of one clause (「2030年に2.10」,
-# 「令和5年度の人件費は約」, 「2030年までに人口置換水準(2.1)」); a comma, a full stop or a closing bracket between
+# a figure belongs to the year before it within this many characters of one clause (「2030年度に90%」,
+# 「令和4年度の職員数は約」, 「2030年までに普及率(75%)」); a comma, a full stop or a closing bracket between
 # them ends the clause
 ANCHOR_REACH = 12
 _ANCHOR_BREAK = re.compile(r"[、。，,)）」』\n]")
@@ -85,7 +85,7 @@ class Values:
 
     def anchor(self, f: Fact) -> int | None:
         """The year a figure is stated for, when a year stands right before it in the same clause
-        (「2025年に1.80、2030年に2.10」, 「令和5年度の人件費は約5,036万円」, 「2030年までに…(2.1)」); a base year
+        (「2027年度に78%、2030年度に90%」, 「令和4年度の職員数は約40人」, 「2030年までに…(75%)」); a base year
         (2013年度比) is none. Years and fiscal years count alike."""
         if f.kind in WEAK or f.kind == "period":
             return None
