@@ -136,13 +136,20 @@ def _period_then(p: Prompt, second: str = "計画の進み具合は毎年度点�
     return f"後期基本計画の計画期間は、{period}です。{second}この計画に沿って取り組みます。"
 
 
-def test_a_streamed_answer_shows_its_first_verified_sentence_before_the_model_has_finished(svc, model):
-    model.when(is_answer_request, _period_then)
+def stream_period_answer(svc, model) -> tuple[list[dict], int | None]:
+    """The events of a streamed answer to the period question, and how many pieces the model had written
+    when the first sentence was shown (None: none was)."""
     events, taken_at_first = [], None
     for event in svc.ask_stream(PERIOD_QUESTION):
         if event["type"] == "delta" and taken_at_first is None:
             taken_at_first = model.streamed
         events.append(event)
+    return events, taken_at_first
+
+
+def test_a_streamed_answer_shows_its_first_verified_sentence_before_the_model_has_finished(svc, model):
+    model.when(is_answer_request, _period_then)
+    events, taken_at_first = stream_period_answer(svc, model)
 
     assert len(model.prompts) == 1 and model.stream_pieces > 3
     assert taken_at_first is not None and taken_at_first < model.stream_pieces  # shown while the model writes
@@ -240,11 +247,7 @@ def test_a_streamed_structured_answer_shows_each_sentence_as_its_item_completes(
                             (MADE_UP_SENTENCE, source.n), ("この計画に沿って取り組みます。", source.n)])
 
     model.when(is_answer_request, answer)
-    events, taken_at_first = [], None
-    for event in svc.ask_stream(PERIOD_QUESTION):
-        if event["type"] == "delta" and taken_at_first is None:
-            taken_at_first = model.streamed
-        events.append(event)
+    events, taken_at_first = stream_period_answer(svc, model)
 
     answer_event = events[-1]
     shown = "".join(e["text"] for e in events if e["type"] == "delta")
