@@ -165,15 +165,19 @@ def features(s: Subject, c: Candidate, r: Retrieval) -> dict[str, float]:
 def _section_foreign(grams: set[str], section: str) -> float:
     """The share of the bigrams of the candidate's own (innermost) heading that the statement does not have:
     a row under 「③ 教育職」 for a statement about another post."""
-    own = section.rsplit(" > ", 1)[-1]
-    theirs = {r[i : i + 2] for r in _WORD_RUN.findall(plain(own)) for i in range(len(r) - 1)}
+    theirs = _word_bigrams(plain(section.rsplit(" > ", 1)[-1]))
     return len(theirs - grams) / len(theirs) if theirs else 0.0
+
+
+def _word_bigrams(text: str) -> set[str]:
+    """Character bigrams of the runs of kanji, katakana and letters (no digits: 「③」 or 「(2)」 name nothing)."""
+    return {r[i : i + 2] for r in _WORD_RUN.findall(text) for i in range(len(r) - 1)}
 
 
 def _foreign(grams: set[str], text: str) -> float:
     """The share of the bigrams of a candidate's label (`_LABEL`) that the statement does not have."""
     m = _LABEL.match(text)
-    theirs = {r[i : i + 2] for r in _WORD_RUN.findall(m[0]) for i in range(len(r) - 1)} if m else set()
+    theirs = _word_bigrams(m[0]) if m else set()
     return len(theirs - grams) / len(theirs) if theirs else 0.0
 
 
