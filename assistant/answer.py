@@ -773,8 +773,8 @@ def plain_pieces(pieces: Iterator[str], english: bool) -> Iterator[str]:
             for sentence in sentences[given:]:
                 yield sentence + "\n"
             given = len(sentences)
-        if structured and not given and _SAYS_NOT_COVERED_STRUCTURED.search(text):
-            yield NOT_COVERED_EN if english else NOT_COVERED_JA
+        if structured and not given and (declined := from_structured(text, english)):
+            yield declined  # no sentence at all: the not-covered sentence
     finally:
         close = getattr(pieces, "close", None)
         if close is not None:

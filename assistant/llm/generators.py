@@ -24,9 +24,11 @@ from .bundled import INSTALL_HINT
 REPEAT_PENALTY = 1.1
 
 
-def _response_format(schema: dict | None) -> dict | None:
-    """llama.cpp's JSON mode with a schema (its server and the Python binding read the same form)."""
-    return {"type": "json_object", "schema": schema} if schema is not None else None
+def _format(schema: dict | None) -> dict:
+    """The request's `response_format` in llama.cpp's form, for the Python binding and for a server (llama.cpp's
+    servers constrain the output to the schema; one that ignores it answers in plain text, which the answer
+    engine reads too); nothing without a schema."""
+    return {"response_format": {"type": "json_object", "schema": schema}} if schema is not None else {}
 
 
 def _plain_messages(messages: Sequence[dict]) -> list[dict]:
@@ -87,7 +89,7 @@ class LlamaCppGenerator:
             try:
                 result = self._llm.create_chat_completion(messages=plain, max_tokens=max_tokens,
                                                           temperature=temperature, repeat_penalty=REPEAT_PENALTY,
-                                                          response_format=_response_format(schema))
+                                                          **_format(schema))
             except ValueError as err:  # how llama-cpp-python reports a prompt longer than n_ctx
                 if "context window" not in str(err):
                     raise
@@ -105,8 +107,7 @@ class LlamaCppGenerator:
             try:
                 chunks = self._llm.create_chat_completion(messages=plain, max_tokens=max_tokens,
                                                           temperature=temperature, stream=True,
-                                                          repeat_penalty=REPEAT_PENALTY,
-                                                          response_format=_response_format(schema))
+                                                          repeat_penalty=REPEAT_PENALTY, **_format(schema))
                 for chunk in chunks:
                     piece = chunk["choices"][0].get("delta", {}).get("content")
                     if piece:
@@ -174,13 +175,6 @@ class OpenAICompatGenerator:
                                                   **_format(schema)):
                 if response.delta:
                     yield response.delta
-
-
-def _format(schema: dict | None) -> dict:
-    """The request's `response_format` in llama.cpp's form (its servers constrain the output to the schema; a
-    server that ignores it answers in plain text, which the answer engine reads too)."""
-    response_format = _response_format(schema)
-    return {"response_format": response_format} if response_format is not None else {}
 
 
 @contextmanager
