@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections import abc
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 
 from assistant.covered import CoveredModel, asked_units
@@ -169,6 +169,15 @@ def previous_answer(history: list[dict] | None) -> str:
     return ""
 
 
+def conversation_documents(history: list[dict] | None) -> list[str]:
+    """The documents the last answer of the conversation cited (an assistant turn's "documents", as the
+    chat sends them back; [] when it names none)."""
+    for turn in reversed(history or []):
+        if turn.get("role") == "assistant":
+            return [str(d) for d in dict.fromkeys(turn.get("documents") or []) if d]
+    return []
+
+
 def asked_on(ranked: list[tuple[float, int, str]], previous: str, share: float) -> list[tuple[float, int, str]]:
     """A follow-up's sentences with those the previous answer quoted scored `share` of their score."""
     if share == 1.0 or not previous:
@@ -213,10 +222,14 @@ class AnswerEngine:
 
     # ------------------------------------------------------------------ evidence
     def gather(self, question: str, history: list[dict] | None, filters: SearchFilters | None) -> Evidence:
-        query = self.keep_issuer(retrieval_query(question, history), history)
+        leaning = retrieval_query(question, history)
+        query = self.keep_issuer(leaning, history)
         translated, translated_by = self._translation(query, filters) if is_english(question) else ("", "")
         by_meaning = not translated or (translated_by == "dictionary" and DICTIONARY_DENSE_RANK)
         passages = self.search(f"{translated} {query}".strip(), k=self.k, filters=filters)
+        if leaning != question and not asked_issuer(self.tokenizer, question).names:
+            passages = self.keep_documents(passages, f"{translated} {query}".strip(), filters,
+                                           conversation_documents(history))
         words = WordWeights(self.tokenizer, self.stats)
         terms = query_terms(words, translated or query)
         wants_time, wants_number = bool(_ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))
@@ -305,6 +318,18 @@ class AnswerEngine:
                 if names:
                     return f"{' '.join(names)} {query}"
         return query
+
+    def keep_documents(self, passages: list[Passage], query: str, filters: SearchFilters | None,
+                       documents: list[str]) -> list[Passage]:
+        """A follow-up that leans on the previous answer is answered from the documents that answer cited
+        (「それはいつ？」 about a plan's measure asks about that plan): their best passages for the follow-up
+        come first, then the rest of `passages`. A follow-up that names an issuer is searched as it is."""
+        allowed = [d for d in documents if not (filters and filters.doc_ids) or d in filters.doc_ids]
+        if not allowed:
+            return passages
+        kept = self.search(query, k=self.k, filters=replace(filters or SearchFilters(), doc_ids=allowed))
+        seen = {(p.doc_id, p.chunk_no) for p in kept}
+        return (kept + [p for p in passages if (p.doc_id, p.chunk_no) not in seen])[:max(self.k, len(kept))]
 
     def translate(self, question: str) -> str:
         """English → Japanese search query: the configured LLM's translation when there is a model and

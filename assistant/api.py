@@ -59,6 +59,8 @@ class Filters(BaseModel):
 class Turn(BaseModel):
     role: str
     content: str
+    # an answer's cited documents (its citations' "doc"), sent back so that a follow-up stays with them
+    documents: list[str] = Field(default_factory=list, max_length=50)
 
 
 class AskRequest(BaseModel):

@@ -1,7 +1,7 @@
 """`plan-assistant eval multiturn CASES.jsonl`: follow-up conversations, scored on the last turn.
 
 The turns are asked in order with the conversation so far as history (the user's questions and the
-system's own answers, as the UI sends them), so an earlier wrong answer can mislead a later turn just
+system's own answers with the documents they cited, as the UI sends them), so an earlier wrong answer can mislead a later turn just
 as it would for a user. Only the last answer is scored; "not covered" counts as wrong there because
 every last turn is answerable. False-premise cases (the last turn asserts a wrong figure or year) are
 also reported apart: the answer must correct the premise, not echo it.
@@ -51,7 +51,9 @@ def converse(svc, turns: list[str]) -> list[dict]:
     for question in turns:
         answer = svc.ask(question, list(history)).to_dict()
         answers.append(answer)
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer["answer"]}]
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer["answer"],
+                     "documents": [c["doc"] for c in answer["citations"]]}]
     return answers
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import AnswerEngine, Evidence, asked_on, previous_answer, retrieval_query, verify
+from assistant.answer import (AnswerEngine, Evidence, asked_on, conversation_documents, previous_answer,
+                              retrieval_query, verify)
 from assistant.covered import CoveredModel
 from assistant.errors import BadRequest
 from assistant.types import Passage, SearchFilters
@@ -183,6 +184,28 @@ def test_a_conversation_about_one_municipality_stays_with_it(svc):
     assert engine.keep_issuer("音威子府村の人口の目標は", history) == "音威子府村の人口の目標は"  # changed by the user
     assert engine.keep_issuer("人口の目標は", None) == "人口の目標は"
     assert engine.keep_issuer("人口の目標は", history[2:]) == "人口の目標は"  # nobody named
+
+
+@pytest.mark.parametrize("cited, period", [("midorino_kankyo_kihon_keikaku", "令和12年度"),
+                                            ("midorino_chiiki_fukushi_keikaku", "令和11年度")])
+def test_a_follow_up_stays_with_the_documents_the_previous_answer_cited(svc, cited, period):
+    # the earlier question fits several plans; the answer it got cited one of them
+    history = [{"role": "user", "content": "計画期間はいつからですか"},
+               {"role": "assistant", "content": "…[1]", "documents": [cited]}]
+    assert conversation_documents(history) == [cited]
+    a = svc.ask("それはいつまで？", history)
+    assert not a.abstained and a.citations[0].passage.doc_id == cited and period in a.text, a.text
+    # a question that names its issuer is searched as it stands; so is one without the previous documents
+    assert conversation_documents(history[:1]) == [] and conversation_documents(None) == []
+
+
+def test_a_follow_up_keeps_no_document_the_filters_exclude(svc):
+    engine = svc.engine
+    passages = engine.search("計画期間", k=3)
+    only = SearchFilters(doc_ids=["midorino_chiiki_fukushi_keikaku"])
+    assert engine.keep_documents(passages, "計画期間", only, ["midorino_kankyo_kihon_keikaku"]) == passages
+    kept = engine.keep_documents(passages, "計画期間", None, ["midorino_kankyo_kihon_keikaku"])
+    assert kept[0].doc_id == "midorino_kankyo_kihon_keikaku" and len(kept) >= len(passages)
 
 
 def test_a_follow_up_asks_on_rather_than_hearing_the_same_sentence_again():

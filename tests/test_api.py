@@ -86,7 +86,8 @@ def test_ask_answers_with_cited_page(client):
 
 def test_ask_follow_up_uses_history(client):
     history = [{"role": "user", "content": "デマンド型乗合タクシー「のりあいみどり」はどの地区で運行しますか"},
-               {"role": "assistant", "content": "西山地区で運行します。"}]
+               {"role": "assistant", "content": "西山地区で運行します。",
+                "documents": ["midorino_chiiki_koukyou_koutsuu_keikaku"]}]  # as the chat sends an answer back
     r = client.post("/ask", json={"question": "それはいつから？", "history": history})
     assert r.status_code == 200, r.text
     body = r.json()

@@ -168,8 +168,11 @@ def test_turns_are_asked_in_order_with_the_conversation_so_far():
     answers = converse(svc, ["t1", "t2", "t3"])
     assert [a["answer"] for a in answers] == ["A1", "A2", "A3"]
     assert svc.seen[0] == ("t1", [])
-    assert svc.seen[2][1] == [{"role": "user", "content": "t1"}, {"role": "assistant", "content": "A1"},
-                              {"role": "user", "content": "t2"}, {"role": "assistant", "content": "A2"}]
+    assert svc.seen[2][1] == [{"role": "user", "content": "t1"}, {"role": "assistant", "content": "A1", "documents": []},
+                              {"role": "user", "content": "t2"}, {"role": "assistant", "content": "A2", "documents": []}]
+    cited = FakeService({"t1": _answer("A1", cited="x"), "t2": _answer("A2")})
+    converse(cited, ["t1", "t2"])
+    assert cited.seen[1][1][1]["documents"] == ["d"]  # the cited documents go back as the chat sends them
 
 
 def test_only_the_last_turn_is_scored_and_an_abstention_is_wrong():

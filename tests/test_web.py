@@ -276,3 +276,14 @@ def test_the_chat_budget_is_half_the_ui_events(per_minute, per_day, rules):
 
     limiter = chat_limiter(Settings(rate_limit_per_minute=per_minute, rate_limit_per_day=per_day))
     assert limiter.rules == rules
+
+
+def test_the_chat_sends_an_answer_back_with_the_documents_it_cited():
+    from ui.chat import chat_turn
+
+    svc = StubService()
+    first = _run(chat_turn(lambda: svc, SearchFilters, "計画期間は？", [], [], {}))
+    turns = first[-1][2]
+    assert turns[-1] == {"role": "assistant", "content": "計画期間は？の答え[1]", "documents": ["plan"]}
+    _run(chat_turn(lambda: svc, SearchFilters, "それはいつまで？", first[-1][1], turns, first[-1][3]))
+    assert svc.calls[1][1] == turns  # the follow-up goes out with them

@@ -89,7 +89,9 @@ def chat_turn(get_svc: Callable, filters: Callable[[], SearchFilters], message, 
     final = final or {"answer": text, "citations": [], "abstained": False}
     note = context_note(page)
     chat[-1] = {"role": "assistant", "content": render.answer_message(final) + ("\n\n" + note if note else "")}
-    turns += [{"role": "user", "content": message}, {"role": "assistant", "content": final.get("answer", "")}]
+    turns += [{"role": "user", "content": message},
+              {"role": "assistant", "content": final.get("answer", ""),
+               "documents": [c.get("doc") for c in final.get("citations", []) if c.get("doc")]}]
     recs[str(len(chat) - 1)] = {"question": message, "answer": final.get("answer", ""),
                                 "citations": final.get("citations", [])}
     yield "", chat, turns, recs
@@ -108,7 +110,7 @@ def build_chat(prefix: str, get_svc: Callable, filters: Callable[[], SearchFilte
                          allow_tags=False, latex_delimiters=[], buttons=[], placeholder=placeholder,
                          feedback_options=("Like", "Dislike"), layout="bubble",
                          group_consecutive_messages=False)
-    history = gr.State([])  # [{"role", "content"}] raw text for the service
+    history = gr.State([])  # [{"role", "content"(, "documents")}] raw text and cited documents for the service
     records = gr.State({})  # chat index of an answer -> {"question", "answer", "citations"}
     with gr.Row(equal_height=True):
         question = gr.Textbox(elem_id=f"{prefix}-question", show_label=False, lines=2, max_lines=6, scale=8,
