@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import (AnswerEngine, Evidence, asked_on, conversation_documents, previous_answer,
-                              retrieval_query, verify)
+from assistant.answer import (
+    AnswerEngine,
+    Evidence,
+    asked_on,
+    conversation_documents,
+    previous_answer,
+    retrieval_query,
+    verify,
+)
 from assistant.covered import CoveredModel
 from assistant.errors import BadRequest
 from assistant.types import Passage, SearchFilters
