@@ -146,6 +146,17 @@ def test_one_year_differing_where_the_figure_and_the_other_years_agree_is_a_conf
     assert compare_values(values_of("2050年を見据え、2031年度の排出量を2013年度比で減らす。"), other).outcome == "neutral"
 
 
+@pytest.mark.parametrize("draft, outcome", [
+    ("本計画は2019年3月に策定し、2021年10月に改訂した。", "conflict"),  # the date of the same event differs
+    ("本計画は2019年3月に策定し、2021年9月に改訂した。", "support"),
+    # a date of another event: another reference time, not a contradiction
+    ("本計画は2019年3月に策定し、2021年10月に公表した。", "neutral"),
+])
+def test_a_date_differing_for_the_same_event_is_a_conflict(draft, outcome):
+    sentence = values_of("みどり町環境基本計画(平成31年3月策定、令和3年9月改訂)", False)
+    assert compare_values(values_of(draft), sentence).outcome == outcome
+
+
 @pytest.mark.parametrize("draft, sentence, outcome", [
     ("後期基本計画は、令和8年度までを計画期間とする。", "後期基本計画(計画期間 令和4年度~令和8年度)", "support"),
     ("後期基本計画は、令和9年度までを計画期間とする。", "後期基本計画(計画期間 令和4年度~令和8年度)", "conflict"),

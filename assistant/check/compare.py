@@ -25,6 +25,7 @@ APPROX_REACH = 4  # characters around a figure searched for 約 / 程度
 FOREIGN_SUBJECT_SHARE = 0.5  # a figure's subject shares fewer of its bigrams with the statement: another subject
 _OF_A_PERIOD = re.compile(r"期間")  # a statement about a period (計画期間, 対象期間), not a deadline
 UNSTATED_DISTANCE = 100  # the distance of a period end that one side leaves open
+EVENT_REACH = 10  # characters after a date or year that say what happened then
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Comparison:
     strong_missing: int = 0
     ordinal_differs: bool = False
     linked: int = 0  # pairs whose figures are said of the same named subject
+    same_event_differ: int = 0  # differing dates or years said of the same event (「…に一部追加」 both sides)
 
     @property
     def outcome(self) -> str:
@@ -57,8 +59,9 @@ class Comparison:
             return "conflict" if self.strong_same or not self.strong_missing else "neutral"
         if self.weak_differ:
             # some years agree and one differs: the same statement with another year when a figure agrees
-            # too (2030年度に46%削減 vs 2031年度に46%削減), else another reference time
-            return "conflict" if self.strong_same else "neutral"
+            # too (2030年度に46%削減 vs 2031年度に46%削減) or when both say the differing date of the same event
+            # (「2016年6月に一部を追加」 vs 「平成28年5月:一部追加」), else another reference time
+            return "conflict" if self.strong_same or self.same_event_differ else "neutral"
         if self.strong_same or (self.weak_same and not self.strong_missing):
             return "support"
         return "neutral"
@@ -152,6 +155,22 @@ def rounded_equal(f: Fact, g: Fact, text: str) -> bool:
 
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９，．", "0123456789,.")
+
+
+def _event_bigrams(fact: Fact, text: str) -> set[str]:
+    """The character bigrams of the words right after a date or year: what happened then
+    (「2016年6月に一部を追加した」 → 一部, 追加; 「平成28年5月:一部追加」 → 一部, 部追, 追加)."""
+    after = text[fact.end : fact.end + EVENT_REACH] if 0 <= fact.end <= len(text) else ""
+    if after.startswith("の"):
+        return set()  # 「2030年度の排出量」: the year of a measure (another reference time), not of an event
+    after = re.split(r"[。、,，;；]", after, maxsplit=1)[0]
+    words = [w for w in re.findall(rf"[{_KANJI}{_KATA}]{{2,}}", after) if not _GENERIC_WORDS.fullmatch(w)]
+    return {w[i : i + 2] for w in words for i in range(len(w) - 1)}
+
+
+def same_event(f: Fact, g: Fact, f_text: str, g_text: str) -> bool:
+    """Two dates or years that both sides say of the same event: the words right after them share a word."""
+    return bool(_event_bigrams(f, f_text) & _event_bigrams(g, g_text))
 
 
 def _linked(f: Fact, g: Fact) -> bool:
@@ -266,6 +285,7 @@ def compare_values(
             c.differ_keys.append(key)
             c.strong_differ += strong
             c.weak_differ += not strong
+            c.same_event_differ += not strong and same_event(f, other, draft.text, sentence.text)
         elif passage is not None and any(eq for _, _, eq in compare_facts([f], passage.facts)):
             c.same_keys.add(key)
             c.same.append((f.surface, f.surface))
