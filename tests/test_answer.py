@@ -171,16 +171,20 @@ def test_a_question_that_is_not_about_where_gets_no_location_line(svc):
     assert not a.abstained and "に記載があります。" not in a.text.splitlines()[0]
 
 
-def test_an_answer_may_quote_one_more_sentence_for_each_further_thing_asked():
-    from assistant.answer import MAX_SENTENCES, MOST_SENTENCES, asked_parts, sentences_for
-
-    assert asked_parts("計画期間を教えてください") == 1  # no interrogative: one thing
-    assert asked_parts("何人を採用して、そのうち女性は何人でしたか") == 2
-    assert sentences_for("計画期間はいつまでですか") == MAX_SENTENCES
-    many = "いつ、どこで、何を、誰が、どのように、いくらで"
-    assert asked_parts(many) == 6
-    assert sentences_for(many, base=2, per_part=1) == MOST_SENTENCES  # 2 + 5 further parts, capped
-    assert sentences_for(many, base=2, per_part=0) == 2
+def test_an_extractive_answer_quotes_the_best_sentences_that_fit_its_length(svc):
+    ev = svc.engine.gather("計画期間はいつまでですか", None, None)
+    one = svc.engine.extractive(ev, budget=1)
+    assert len([x for x in one.text.splitlines() if x.endswith("]")]) == 1  # the best sentence whatever its length
+    assert one.text.startswith(ev.quoted[0][2])
+    wide = svc.engine.extractive(ev, budget=10_000, relative=0.0, most=4)
+    quoted = [x for x in wide.text.splitlines() if x.endswith("]")]
+    assert len(quoted) == 4  # at most `most`, best first
+    assert quoted[0].startswith(ev.quoted[0][2])
+    # a sentence too long for what is left is passed over for a shorter one after it
+    first, second = ev.quoted[0][2], ev.quoted[1][2]
+    shorter = next(s for _, _, s in ev.quoted[2:] if len(s) < len(second))
+    fitted = svc.engine.extractive(ev, budget=len(first) + len(second) - 1, relative=0.0)
+    assert second not in fitted.text and shorter in fitted.text
 
 
 def test_a_conversation_about_one_municipality_stays_with_it(svc):
