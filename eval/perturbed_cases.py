@@ -10,6 +10,10 @@ on this set is a floor, not a target.
 
     python -m eval.perturbed_cases ../shared/eval/dev_draft_check.jsonl > /tmp/perturbed.jsonl
     plan-assistant eval check /tmp/perturbed.jsonl
+
+With `--restated`, every `tune` statement (of any verdict) is written again in other notation — western
+years as era years or the reverse, every digit full-width — and expected to keep its verdict: values are
+compared as values, so the notation must change nothing.
 """
 
 from __future__ import annotations
@@ -55,16 +59,56 @@ def perturbed(case: dict) -> Iterator[dict]:
                "split": "tune"}
 
 
+_WESTERN_YEAR = re.compile(r"(?<![0-9０-９])((?:19|20)[0-9]{2})(年)")
+_ERA_YEAR = re.compile(r"(令和|平成)([0-9]{1,2}|元)(年)")
+_ERAS = {"令和": 2018, "平成": 1988}
+_WIDE = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _to_era(m: re.Match) -> str:
+    year = int(m.group(1))
+    era, base = ("令和", 2018) if year >= 2019 else ("平成", 1988)
+    n = year - base
+    return f"{era}{'元' if n == 1 else n}{m.group(2)}"
+
+
+def _to_western(m: re.Match) -> str:
+    n = 1 if m.group(2) == "元" else int(m.group(2))
+    return f"{_ERAS[m.group(1)] + n}{m.group(3)}"
+
+
+def restated(case: dict) -> Iterator[dict]:
+    """The same statement in other notation, expected consistent as the original: western years as era
+    years (2024年度 → 令和6年度) or era years as western ones, and every digit full-width (１,８４０円).
+    A check that reads values, not strings, gives the original's verdict."""
+    text = case["draft"]
+    years = _ERA_YEAR.sub(_to_western, text) if _ERA_YEAR.search(text) else _WESTERN_YEAR.sub(_to_era, text)
+    rewrites = [("r0", years), ("r1", text.translate(_WIDE))]
+    for suffix, draft in rewrites:
+        if draft != text:
+            yield {**case, "id": f"{case['id']}-{suffix}", "draft": draft, "split": "tune"}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("cases", help="dev_draft_check.jsonl")
+    p.add_argument("--restated", action="store_true",
+                   help="instead: every tune statement restated in other notation (era / western years, "
+                        "full-width digits), expected as the original")
     args = p.parse_args(argv)
     with open(args.cases, encoding="utf-8") as fh:
         cases = [json.loads(line) for line in fh if line.strip()]
     for case in cases:
-        if split_of(case) == "tune" and case.get("expected") == "consistent":
-            for out in perturbed(case):
-                sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        if split_of(case) != "tune":
+            continue
+        if args.restated:
+            made = restated(case)
+        elif case.get("expected") == "consistent":
+            made = perturbed(case)
+        else:
+            continue
+        for out in made:
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0
 
 

@@ -296,3 +296,17 @@ def test_english_renderings_in_the_repository_are_tune_cases():
     rows = [json.loads(line) for line in (Path(__file__).parents[1] / "eval" / "english_tune.jsonl").open(encoding="utf-8")]
     assert len(rows) >= 100 and all(r["split"] == "tune" and r["id"].endswith("-en") for r in rows)
     assert all(r["translated_from"] and r["question"] != r["translated_from"] for r in rows)
+
+
+def test_restated_cases_write_a_statement_in_other_notation_and_keep_its_verdict():
+    from eval.perturbed_cases import restated
+
+    case = {"id": "x", "draft": "計画期間は2024年度から2028年度までの5年間で、利用者1,840人を目指す。",
+            "expected": "conflict", "evidence_contains": "e", "doc": "d", "split": "tune"}
+    out = {c["id"]: c for c in restated(case)}
+    assert out["x-r0"]["draft"] == "計画期間は令和6年度から令和10年度までの5年間で、利用者1,840人を目指す。"
+    assert out["x-r1"]["draft"] == "計画期間は２０２４年度から２０２８年度までの５年間で、利用者１,８４０人を目指す。"
+    assert all(c["expected"] == "conflict" and c["evidence_contains"] == "e" for c in out.values())
+    era = {**case, "draft": "令和元年度に策定し、平成30年度の実績は12件であった。"}
+    assert next(restated(era))["draft"] == "2019年度に策定し、2018年度の実績は12件であった。"
+    assert [c["id"] for c in restated({**case, "draft": "計画を策定する。"})] == []  # nothing to restate

@@ -136,6 +136,25 @@ def test_targets_are_compared_with_targets_and_base_years_with_base_years():
     assert draft.is_base(draft.facts[1]) and not draft.is_base(draft.facts[0])
 
 
+@pytest.mark.parametrize("text, stance", [
+    ("目標値は、30%とする。", "target"),
+    ("2022年度時点で18.5%削減されている。", "actual"),
+    ("移住者数5年間で12人", None),  # a line of a KPI table: says neither
+    ("移住者数0人(2014年度)→5年間で12人(2019年度)", "target"),  # after the arrow
+])
+def test_a_figure_is_a_target_a_figure_as_it_stands_or_neither(text, stance):
+    v = values_of(text, False)
+    assert v.stance([f for f in v.facts if f.kind in ("percent", "quantity")][-1]) == stance
+
+
+def test_a_figure_that_says_neither_is_compared_with_a_target():
+    draft = values_of("移住者数を、5年間で15人とすることを目標とする。")
+    assert compare_values(draft, values_of("◇移住者数5年間で12人", False)).outcome == "conflict"
+    assert compare_values(draft, values_of("◇移住者数5年間で15人", False)).outcome == "support"
+    # a figure as it stands is still not a target's counterpart
+    assert compare_values(draft, values_of("移住者数は、現在5年間で12人となっている。", False)).outcome != "conflict"
+
+
 def test_one_year_differing_where_the_figure_and_the_other_years_agree_is_a_conflict():
     draft = values_of("国は、2050年カーボンニュートラルに加え、2031年度に温室効果ガスを46%削減することを目指す。")
     sentence = values_of("2050年カーボンニュートラルに加え、2030年度に温室効果ガスを46%削減することを目指す。", False)

@@ -192,7 +192,7 @@ def _candidates(f: Fact, draft: Values, sentence: Values, draft_plain: str) -> l
             g = seen
         if draft.per_year(f) != sentence.per_year(g):
             continue  # 毎年度600人 is a rate, 12,000人 a total
-        if f.kind in APPROX_KINDS and draft.is_target(f) != sentence.is_target(g):
+        if f.kind in APPROX_KINDS and None not in (sf := draft.stance(f), sg := sentence.stance(g)) and sf != sg:
             continue  # a target (2035年度までに40%削減) is not compared with a figure as it stands (15.1%削減)
         if f.kind == "year" and draft.is_base(f) != sentence.is_base(g):
             continue  # a base year (2013年度比) is compared with a base year, not with a target year

@@ -30,6 +30,13 @@ _PER_YEAR = re.compile(r"(?:毎年度?|年間|年平均|1年当たり|1年あた
 # its sentence (「2035年度までに40%削減することを目標とし」), or for a table cell, its column's header
 # and the row's first cell (「目標値」); otherwise it is a figure as it stands (「2013年度比15.1%削減」).
 _TARGET_WORDS = re.compile(r"目標|目指|めざ|までに|見込|計画値|予定|予測|推計|見通し")
+_ACTUAL_WORDS = re.compile(r"現状|現在|時点|実績|基準値|であった|となった|となっている|されている|している")
+
+
+def _stance_of(text: str) -> str | None:
+    if _TARGET_WORDS.search(text):
+        return "target"
+    return "actual" if _ACTUAL_WORDS.search(text) else None
 _DATE_RANGE = re.compile(r"\s*(?:[(（][^()（）]{1,3}[)）])?\s*(?:から|より|[~〜～\-‐―ー–—])\s*")
 # 「令和3年度から」 then 「5年間」; 「令和6年度を初年度とする」 then 「5か年」
 _FROM_LENGTH = re.compile(r"\s*(?:(?:始|はじ)まる|開始する|の)?\s*")  # 「2015年度から始まる5か年」
@@ -68,16 +75,20 @@ class Values:
     text: str = ""
     cells: list[tuple[int, int, str]] = field(default_factory=list)  # a table row: (start, end, what names the cell)
 
-    def is_target(self, f: Fact) -> bool:
-        """The figure is a target or forecast, not a figure as it stands (see `_TARGET_WORDS`)."""
+    def stance(self, f: Fact) -> str | None:
+        """"target" for a target or forecast (see `_TARGET_WORDS`; a figure after 「→」), "actual" for a figure
+        as it stands (`_ACTUAL_WORDS`), None when its clause or cell says neither (「卒業生の新規就業者数5年間で6人」
+        under a table of targets): such a figure is compared with either."""
         for start, end, names in self.cells:
             if start <= f.start < end:
-                return bool(_TARGET_WORDS.search(names))
+                return _stance_of(names)
         before = [0] + [m.end() for m in _CLAUSE_START.finditer(self.text, 0, f.start)]
         if len(before) > 1 and self.text[before[-1] - 2 : before[-1] - 1] == "は":
             before.pop()  # the topic of the clause belongs to it: 「目標値は、30%とする」
+        if "→" in self.text[before[-1] : f.start]:
+            return "target"  # 「0人(2014年度)→5年間で6人」
         after = _SENTENCE_END.search(self.text, f.end)
-        return bool(_TARGET_WORDS.search(self.text[before[-1] : after.end() if after else len(self.text)]))
+        return _stance_of(self.text[before[-1] : after.end() if after else len(self.text)])
 
     def is_base(self, f: Fact) -> bool:
         """The year is a base of comparison (「2013年度比」「2019年と比べて」「2013年度を基準として」)."""
