@@ -77,11 +77,11 @@ def test_extractive_answers_on_the_check_split(corpus_svc):
     answers = {c["id"]: corpus_svc.ask(c["question"]).to_dict() for c in cases}
     scores, rows = score_answers(cases, answers)
     assert scores["answerable"] >= 50 and scores["unanswerable"] >= 10, scores
-    # measured: key facts .525, citation support .746, "not covered" on .085 of the answerable, on .500
+    # measured: key facts .525, citation support .763, "not covered" on .085 of the answerable, on .500
     # of the unanswerable (.583 before PDF titles were read from the printed page: one unanswerable question
     # more is answered); before the fitted covered-or-not model: .305 / .576 / .254 / .417
     assert scores["key_fact_accuracy"] >= 0.5, rows
-    assert scores["citation_support"] >= 0.7, rows
+    assert scores["citation_support"] >= 0.72, rows
     assert scores["false_abstention"] <= 0.12, rows
     assert scores["abstention_accuracy"] >= 0.5, rows
 
@@ -92,10 +92,10 @@ def test_draft_check_on_the_check_split(corpus_svc):
     cases = _check_split(_cases("dev_draft_check.jsonl"))
     scores, details = evaluate_check(corpus_svc, cases)
     assert scores["cases"] >= 35, scores
-    # measured: macro-F1 .794, conflict precision .900 / recall .562, evidence shown .828
-    assert scores["macro_f1"] >= 0.75, details
+    # measured: macro-F1 .799, conflict precision .909 / recall .625, evidence shown .897
+    assert scores["macro_f1"] >= 0.77, details
     assert scores["conflict"]["precision"] >= 0.85, details
-    assert scores["evidence_accuracy"] >= 0.75, details
+    assert scores["evidence_accuracy"] >= 0.83, details
 
 
 def test_plan_periods_are_judged_by_the_plan_the_statement_names(corpus_svc):
