@@ -70,9 +70,27 @@ def infer_title(doc: LoadedDocument, path: Path) -> str:
     return path.stem
 
 
+# a periodical (a newsletter, a council bulletin) is cited by its issue: 「令和六年六月 第五九七号」 on its cover
+_PERIODICAL = re.compile(r"広報|だより|便り|通信|ニュース|かわら版|瓦版|月刊|季刊")
+_K = "0-9０-９〇一二三四五六七八九十百"
+_ISSUE = re.compile(rf"(?:(?:令和|平成|昭和)[元{_K}]+年\s*[{_K}]+月(?:号)?\s*)?第\s*[{_K}]+\s*号"
+                    rf"|(?:(?:令和|平成|昭和)[元{_K}]+年\s*|20[0-9]{{2}}年\s*)?[{_K}]+月号")
+
+
+def issue_label(doc: LoadedDocument, title: str) -> str:
+    """The issue a periodical's first page names (「令和六年六月第五九七号」, 「6月号」), "" for other documents or
+    when the title already holds it."""
+    if not _PERIODICAL.search(title) or not doc.pages:
+        return ""
+    m = _ISSUE.search(doc.pages[0].text)
+    return "" if m is None or m.group() in title else re.sub(r"\s+", "", m.group())
+
+
 def build_meta(doc: LoadedDocument, path: Path, doc_id: str, overrides: dict,
                tokenizer: Tokenizer | None = None) -> DocumentMeta:
     title = overrides.get("title") or infer_title(doc, path)
+    if not overrides.get("title") and (issue := issue_label(doc, title)):
+        title = f"{title} {issue}"
     text = doc.text
     doc_type = overrides.get("type") or infer_type(title, text, path.name)
     if doc_type not in DOC_TYPES:

@@ -46,6 +46,9 @@ def test_heading_styles(line: str, style: str) -> None:
     "第１部第２章、第３章で記載された基本的な考え方",  # env6: a sentence that cites parts
     "資料の作成に当たっては、関係課と協議した。",
     "基本目標を示すものです。",
+    "48.6歳",  # a table's cells on their own lines: decimal figures, not numbered headings
+    "3.5%",
+    "４．６０",
 ])
 def test_not_headings(line: str) -> None:
     assert heading_style(normalize_text(line)) is None

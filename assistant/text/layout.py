@@ -30,7 +30,8 @@ HEADING_STYLES: list[tuple[str, re.Pattern[str]]] = [
     ("goal", re.compile(rf"^(?:基本目標|政策|基本方針|目標){_N}[\s　:：.．、]*\S")),
     ("measure", re.compile(rf"^(?:施策|基本施策|重点施策){_N}[\s　:：.．、]*\S")),
     ("project", re.compile(rf"^重点プロジェクト(?:{_N}[\s　:：.．、]*\S|[\s　:：.．、]|$)")),
-    ("num", re.compile(r"^[0-9０-９]{1,2}[\s　.、．]+\S")),
+    # 「1 はじめに」「２．計画の位置づけ」, not a decimal figure (「48.6歳」「3.5%」: a table's cell)
+    ("num", re.compile(r"^[0-9０-９]{1,2}(?![.．][0-9０-９])[\s　.、．]+\S")),
     ("paren_num", re.compile(r"^[(（][0-9０-９]{1,2}[)）][\s　]*\S")),
     ("kata", re.compile(r"^[ア-ンｱ-ﾝ][\s　.、．]+\S")),
     ("paren_kata", re.compile(r"^[(（][ア-ン][)）][\s　]*\S")),
