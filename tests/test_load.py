@@ -527,3 +527,18 @@ def test_env6_comments_csv_one_record_per_row() -> None:
     assert first.row == 1 and first.text.startswith(
         "plan_edition: 第五次環境基本計画\nid: 1\ncomment: P2 L22\n"
     )
+
+
+def test_a_periodical_is_titled_with_the_issue_its_cover_names(tmp_path: Path) -> None:
+    from ingest.meta import build_meta
+
+    cover = ["広報みどり", "令和六年六月第五九七号", "特集 みどり村の防災訓練", "本文です。"]
+    path = make_pdf(tmp_path / "k.pdf", [cover, ["2ページ目の本文です。"]], title="広報みどり")
+    assert build_meta(load_file(path), path, "k", {}).title == "広報みどり 令和六年六月第五九七号"
+    monthly = make_pdf(tmp_path / "m.pdf", [["議会だより", "2024年6月号", "本文です。"]], title="議会だより")
+    assert build_meta(load_file(monthly), monthly, "m", {}).title == "議会だより 2024年6月号"
+    # a plan that cites a law's number on its cover is no periodical; a title from the manifest stands
+    plan = make_pdf(tmp_path / "p.pdf", [["みどり村行動計画", "法律第64号に基づく計画", "本文です。"]],
+                    title="みどり村行動計画")
+    assert build_meta(load_file(plan), plan, "p", {}).title == "みどり村行動計画"
+    assert build_meta(load_file(path), path, "k", {"title": "広報"}).title == "広報"
