@@ -107,7 +107,7 @@ def test_plan_periods_are_judged_by_the_plan_the_statement_names(corpus_svc):
     cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     _, details = evaluate_check(corpus_svc, cases)
     right = [d["id"] for d in details if d["verdict"] == d["expected"]]
-    # measured: 19 of 22 (a period of drafting is read as the plan's; 「10年間で、平成36年度に終わる」 twice)
+    # measured: 20 of 22 (a period of drafting is read as the plan's; 「10年間で、平成36年度に終わる」)
     assert len(right) >= 19, details
 
 

@@ -276,6 +276,21 @@ def test_a_contradiction_needs_the_lead_over_a_confirmation(words):
     assert decide(_prepared(words, text, [0.95, 0.9]), 0.5, 0.1, 0.99).verdict == "consistent"
 
 
+def test_a_sentence_naming_another_document_is_no_evidence_even_where_every_document_names_the_plan(words):
+    text = "学校用の基本料金は、80m3までで9,800円とする。"
+    prepared = _prepared(words, text, [0.95, 0.9])
+    first, second = prepared.candidates
+    # the more probable candidate (a conflict) names another document (a law's period); none is from a
+    # document that lacks the statement's plan
+    first.other_document = True
+    first.features["document_missing"] = second.features["document_missing"] = 0.0
+    got = decide(prepared, 0.5, 0.0, 0.99)
+    assert got.verdict == "consistent" and got.evidence[0].sentence.startswith("③")
+    # when every candidate names another document, they are all there is
+    second.other_document = True
+    assert decide(prepared, 0.5, 0.0, 0.99).verdict == "conflict"
+
+
 def test_a_statement_that_names_its_plan_is_judged_by_the_documents_that_name_it(words):
     text = "学校用の基本料金は、80m3までで9,800円とする。"
     prepared = _prepared(words, text, [0.95, 0.9])

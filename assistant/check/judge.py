@@ -127,10 +127,12 @@ def decide(prepared: Prepared, threshold: float, lead: float, restated: float) -
     # a statement that names the plan it speaks of is judged by the documents that name that plan somewhere
     # among its candidates (a table of that plan need not repeat the name), and not by a sentence that names
     # another plan: another plan's own period or target is another subject, whatever the words share
+    own = [x for x in same_subject if not x.other_document]
     if any(x.features.get("document_missing", 0.0) > 0 for x in same_subject):
         naming = {x.candidate.passage.doc_id for x in same_subject if x.features.get("document_missing", 0.0) == 0}
-        own = [x for x in same_subject if not x.other_document]
         same_subject = [x for x in own if x.candidate.passage.doc_id in naming] or own or same_subject
+    else:
+        same_subject = own or same_subject
     for x in same_subject:
         c = x.candidate
         if x.comparison is None:
