@@ -42,7 +42,7 @@ class Comparison:
     strong_missing: int = 0
     ordinal_differs: bool = False
     linked: int = 0  # pairs whose figures are said of the same named subject
-    same_event_differ: int = 0  # differing dates or years said of the same event (「…に一部追加」 both sides)
+    same_event_differ: int = 0  # differing dates or years said of the same event (「…に改訂」 both sides)
 
     @property
     def outcome(self) -> str:
@@ -60,7 +60,7 @@ class Comparison:
         if self.weak_differ:
             # some years agree and one differs: the same statement with another year when a figure agrees
             # too (2030年度に46%削減 vs 2031年度に46%削減) or when both say the differing date of the same event
-            # (「2016年6月に一部を追加」 vs 「平成28年5月:一部追加」), else another reference time
+            # (「2021年10月に改訂」 vs 「令和3年9月改訂」), else another reference time
             return "conflict" if self.strong_same or self.same_event_differ else "neutral"
         if self.strong_same or (self.weak_same and not self.strong_missing):
             return "support"
@@ -159,7 +159,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９，．", "0123456789,.
 
 def _event_bigrams(fact: Fact, text: str) -> set[str]:
     """The character bigrams of the words right after a date or year: what happened then
-    (「2016年6月に一部を追加した」 → 一部, 追加; 「平成28年5月:一部追加」 → 一部, 部追, 追加)."""
+    (「2021年10月に一部を改訂した」 → 一部, 改訂; 「令和3年9月:一部改訂」 → 一部, 部改, 改訂)."""
     after = text[fact.end : fact.end + EVENT_REACH] if 0 <= fact.end <= len(text) else ""
     if after.startswith("の"):
         return set()  # 「2030年度の排出量」: the year of a measure (another reference time), not of an event

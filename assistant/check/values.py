@@ -77,7 +77,7 @@ class Values:
 
     def stance(self, f: Fact) -> str | None:
         """"target" for a target or forecast (see `_TARGET_WORDS`; a figure after 「→」), "actual" for a figure
-        as it stands (`_ACTUAL_WORDS`), None when its clause or cell says neither (「卒業生の新規就業者数5年間で6人」
+        as it stands (`_ACTUAL_WORDS`), None when its clause or cell says neither (「移住者数5年間で12人」
         under a table of targets): such a figure is compared with either."""
         for start, end, names in self.cells:
             if start <= f.start < end:
