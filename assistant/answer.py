@@ -162,21 +162,20 @@ def retrieval_query(question: str, history: list[dict] | None) -> str:
     return question
 
 
+def _last_answer(history: list[dict] | None) -> dict:
+    """The conversation's last assistant turn ({} when there is none)."""
+    return next((turn for turn in reversed(history or []) if turn.get("role") == "assistant"), {})
+
+
 def previous_answer(history: list[dict] | None) -> str:
     """The last answer of the conversation ("" when there is none)."""
-    for turn in reversed(history or []):
-        if turn.get("role") == "assistant":
-            return str(turn.get("content") or "")
-    return ""
+    return str(_last_answer(history).get("content") or "")
 
 
 def conversation_documents(history: list[dict] | None) -> list[str]:
     """The documents the last answer of the conversation cited (an assistant turn's "documents", as the
     chat sends them back; [] when it names none)."""
-    for turn in reversed(history or []):
-        if turn.get("role") == "assistant":
-            return [str(d) for d in dict.fromkeys(turn.get("documents") or []) if d]
-    return []
+    return [str(d) for d in dict.fromkeys(_last_answer(history).get("documents") or []) if d]
 
 
 def asked_on(ranked: list[tuple[float, int, str]], previous: str, share: float) -> list[tuple[float, int, str]]:
@@ -227,10 +226,10 @@ class AnswerEngine:
         query = self.keep_issuer(leaning, history)
         translated, translated_by = self._translation(query, filters) if is_english(question) else ("", "")
         by_meaning = not translated or (translated_by == "dictionary" and DICTIONARY_DENSE_RANK)
-        passages = self.search(f"{translated} {query}".strip(), k=self.k, filters=filters)
+        searched = f"{translated} {query}".strip()
+        passages = self.search(searched, k=self.k, filters=filters)
         if leaning != question and not asked_issuer(self.tokenizer, question).names:
-            passages = self.keep_documents(passages, f"{translated} {query}".strip(), filters,
-                                           conversation_documents(history))
+            passages = self.keep_documents(passages, searched, filters, conversation_documents(history))
         words = WordWeights(self.tokenizer, self.stats)
         terms = query_terms(words, translated or query)
         wants_time, wants_number = bool(_ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))

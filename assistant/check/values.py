@@ -28,15 +28,11 @@ _CLAUSE_BREAK = re.compile(r"[。、，,()（）「」『』:：/／|｜・]")
 _PER_YEAR = re.compile(r"(?:毎年度?|年間|年平均|1年当たり|1年あたり)\s*(?:約|で|に)?\s*$")
 # A figure is a target (or a forecast) when its clause says so: from the comma before it to the end of
 # its sentence (「2035年度までに40%削減することを目標とし」), or for a table cell, its column's header
-# and the row's first cell (「目標値」); otherwise it is a figure as it stands (「2013年度比15.1%削減」).
+# and the row's first cell (「目標値」).
 _TARGET_WORDS = re.compile(r"目標|目指|めざ|までに|見込|計画値|予定|予測|推計|見通し")
+# A figure as it stands says so (「2022年度時点で」「現状値」「2013年度比15.1%削減されている」); one that says neither
+# (a line of a table of goals: 「移住者数5年間で12人」) is compared with either
 _ACTUAL_WORDS = re.compile(r"現状|現在|時点|実績|基準値|であった|となった|となっている|されている|している")
-
-
-def _stance_of(text: str) -> str | None:
-    if _TARGET_WORDS.search(text):
-        return "target"
-    return "actual" if _ACTUAL_WORDS.search(text) else None
 _DATE_RANGE = re.compile(r"\s*(?:[(（][^()（）]{1,3}[)）])?\s*(?:から|より|[~〜～\-‐―ー–—])\s*")
 # 「令和3年度から」 then 「5年間」; 「令和6年度を初年度とする」 then 「5か年」
 _FROM_LENGTH = re.compile(r"\s*(?:(?:始|はじ)まる|開始する|の)?\s*")  # 「2015年度から始まる5か年」
@@ -65,6 +61,12 @@ SUBJECT_LOOKBACK = 20  # characters before a bare number searched for what it co
 # them ends the clause
 ANCHOR_REACH = 12
 _ANCHOR_BREAK = re.compile(r"[、。，,)）」』\n]")
+
+
+def _stance_of(text: str) -> str | None:
+    if _TARGET_WORDS.search(text):
+        return "target"
+    return "actual" if _ACTUAL_WORDS.search(text) else None
 
 
 @dataclass
