@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator
 
 from assistant.text.facts import extract_facts
+from assistant.text.numerals import ERA_START, era_to_western, parse_era_year
 from eval.metrics import split_of
 
 KINDS = ("year", "period", "quantity", "percent", "duration", "date")
@@ -61,20 +62,18 @@ def perturbed(case: dict) -> Iterator[dict]:
 
 _WESTERN_YEAR = re.compile(r"(?<![0-9０-９])((?:19|20)[0-9]{2})(年)")
 _ERA_YEAR = re.compile(r"(令和|平成)([0-9]{1,2}|元)(年)")
-_ERAS = {"令和": 2018, "平成": 1988}
 _WIDE = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def _to_era(m: re.Match) -> str:
     year = int(m.group(1))
-    era, base = ("令和", 2018) if year >= 2019 else ("平成", 1988)
-    n = year - base
+    era = "令和" if year >= ERA_START["令和"] else "平成"
+    n = year - ERA_START[era] + 1
     return f"{era}{'元' if n == 1 else n}{m.group(2)}"
 
 
 def _to_western(m: re.Match) -> str:
-    n = 1 if m.group(2) == "元" else int(m.group(2))
-    return f"{_ERAS[m.group(1)] + n}{m.group(3)}"
+    return f"{era_to_western(m.group(1), parse_era_year(m.group(2)) or 1)}{m.group(3)}"
 
 
 def restated(case: dict) -> Iterator[dict]:
