@@ -84,6 +84,20 @@ def test_a_record_is_read_as_one_row_with_units_from_its_column_names(words):
     assert c.outcome == "conflict" and c.differ[0][1:] == ("380人", "350")
 
 
+def test_a_record_field_is_no_candidate_without_its_row(words):
+    """「平均月額: 320,000円」 alone no longer says whose figure it is (the row's first cell, 区分: 県):
+    only the whole row carries the values; the caption line stays a candidate of its own."""
+    row = "職員の平均月額の状況\n区分: 県\n平均年齢: 42.0歳\n平均月額: 320,000円"
+    cands = passage_candidates(_passage(row, record=True), words)
+    assert [c.text for c in cands if c.kind != "record"] == ["職員の平均月額の状況"]
+    record = next(c for c in cands if c.kind == "record")
+    assert record.text.startswith("区分: 県 / ")
+    assert ("quantity", 320_000.0, "円") in {(f.kind, f.value, f.unit) for f in record.values.facts}
+    # a passage that is not a record keeps its 「名前: 値」 lines as they are
+    plain_lines = passage_candidates(_passage(row), words)
+    assert any(c.text == "平均月額: 320,000円" for c in plain_lines)
+
+
 # --- values: roles, ranges, approximations ---------------------------------------------------
 
 

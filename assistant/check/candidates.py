@@ -7,8 +7,9 @@ A table row's figures are said of its first cell, not of the cell before, and a
 flattened into one line (「①家庭用:基本料金1,540円(8m3まで) ②事業用:…」, as PDFs and tables often
 give it) is read item by item, each item with the words before the list as its context, so that
 values are compared within one item and not across items. A table row indexed as a record
-(「名称: …」「定員: 350」, one field a line) is also read as one row; a bare number in a cell takes
-its unit from the column's name. A list of things ending in the same word (「A業務、B業務、C業務を
+(「名称: …」「定員: 350」, one field a line) is read as one row, and its field lines are no candidates
+of their own: 「平均月額: 320,000円」 without the row's first cell (区分: 県) no longer says whose figure
+it is. A bare number in a cell takes its unit from the column's name. A list of things ending in the same word (「A業務、B業務、C業務を
 委託」) states how many there are (`values.enumeration_counts`).
 """
 
@@ -97,7 +98,10 @@ def passage_candidates(p: Passage, words: WordWeights) -> list[Candidate]:
         )
         previous = u.text
     if p.is_record:
-        out += _record(p, words, title, title_tokens)
+        row = _record(p, words, title, title_tokens)
+        if row:  # a field line alone has lost the row's subject (its first cell): the row speaks for it
+            out = [c for c in out if not _FIELD.fullmatch(c.text)]
+        out += row
     facts = Values([f for c in out for f in c.values.facts], [], [])
     for c in out:
         c.passage_values = facts

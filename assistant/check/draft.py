@@ -179,7 +179,7 @@ def find_gaps(
         doc_filter = SearchFilters(doc_types=filters.doc_types, doc_ids=[doc])
         for p in svc.search(_GAP_QUERY, GAP_PASSAGES, doc_filter):
             for c in passage_candidates(p, words):
-                if c.kind in ("heading", "record") or len(c.text) < MIN_GAP_CHARS or c.plain in seen:
+                if c.kind == "heading" or len(c.text) < MIN_GAP_CHARS or c.plain in seen:
                     continue
                 if not (_TARGET.search(c.text) or (c.kind == "row" and _TARGET.search(c.header))):
                     continue
