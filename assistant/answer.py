@@ -28,7 +28,7 @@ from assistant.text.issuers import NATIONAL, asked_issuer
 from assistant.text.layout import BULLET, heading_style
 from assistant.text.numerals import plain
 from assistant.text.roles import compare_roles, extract_roles
-from assistant.text.sentences import SENTENCE_BOUNDARY, split_sentences
+from assistant.text.sentences import FIELD, SENTENCE_BOUNDARY, row_label, split_sentences
 from assistant.text.tokens import Tokenizer
 from assistant.types import Answer, Citation, Embedder, Generator, Passage, SearchFilters
 
@@ -241,6 +241,7 @@ class AnswerEngine:
             toks = words.tokens(p.title + "\n" + p.section + "\n" + p.text)
             whole = coverage(terms, p.title + p.section + p.text, toks)
             strength = max(strength, whole)
+            label = row_label(p.text) if p.is_record else ""
             for s in split_sentences(p.text):
                 if len(s) < MIN_SENTENCE_CHARS or addresses_the_assistant(s):
                     continue  # instructions are no answer
@@ -249,7 +250,11 @@ class AnswerEngine:
                 heading = heading_style(s) is not None
                 numbers = canonical_tokens(s)
                 new_numbers = numbers - asked_numbers  # what the sentence adds to the question
-                own = coverage(terms, s, words.tokens(s))
+                # a table row's value is read with the row's label (「契約価格: 25,410,000円」 of 「工事名: …」)
+                read = f"{label}\n{s}" if label and s != label and FIELD.fullmatch(s) else s
+                own = coverage(terms, read, words.tokens(read))
+                if read != s:
+                    numbers = numbers | canonical_tokens(label)
                 new_time = bool(new_numbers) and bool(_TIME.search(s))
                 has_asked = bool(asked_numbers and asked_numbers <= numbers)
                 sc = own + PASSAGE_SHARE * whole
@@ -508,6 +513,10 @@ class AnswerEngine:
             used += len(s)
         if not chosen and ev.passages:
             chosen = [(0, split_sentences(ev.passages[0].text)[0])]
+        # a row's label is quoted before the row's values (_with_context), not a second time on its own
+        labels = {i: row_label(ev.passages[i].text) for i, _ in chosen if ev.passages[i].is_record}
+        chosen = [(i, s) for i, s in chosen
+                  if not (labels.get(i) == s and any(j == i and c != s and FIELD.fullmatch(c) for j, c in chosen))]
         numbers: dict[int, int] = {}
         parts: list[tuple[int, str, int]] = []
         for i, s in chosen:
@@ -677,11 +686,15 @@ _RESPONSE_FIELD = re.compile(r"^(?:市|町|村|県|国|区)?の?(?:考え方|回
 
 def _with_context(p: Passage, sentence: str) -> str:
     """A quoted sentence plus what completes it: the list items it introduces, or, in a table row,
-    the response column (市の考え方, 回答 …) that answers a comment."""
+    the row's label before a value (「工事・事業名: …」 before 「契約価格: …」) and the response column
+    (市の考え方, 回答 …) that answers a comment."""
     lines = [x.strip() for x in p.text.split("\n") if x.strip()]
     extra: list[str] = []
     if p.is_record:
         extra = [x for x in lines if _RESPONSE_FIELD.search(x) and x not in sentence][:2]
+        label = row_label(p.text)
+        if label and label not in sentence and label not in extra and FIELD.fullmatch(sentence):
+            sentence = f"{label}\n{sentence}"
     else:
         at = next((k for k, x in enumerate(lines) if sentence in x), None)
         if at is not None and lines[at].endswith(sentence):

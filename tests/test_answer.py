@@ -290,3 +290,25 @@ def test_a_premise_a_well_ranked_sentence_states_is_not_corrected():
     assert premise_conflict(question, ev) is None  # the second sentence agrees: the answer quotes it
     corrected = premise_conflict(question, _premise_ev(question, question, draft))
     assert corrected is not None and "令和9年度" in corrected.text  # only a disagreeing sentence: corrected
+
+
+def test_a_table_rows_value_is_quoted_with_the_rows_label(svc):
+    from assistant.text.sentences import row_label
+
+    rows = ["◎7月分\n工事名: 北町線青葉橋塗装工事\n入札参加業者: (株)東山建設\n予定価格: 12,000,000円\n"
+            "契約価格(落札率): 11,500,000円(95.8%)",
+            "◎7月分\n工事名: 南町線桜橋補修工事\n入札参加業者: (株)西川組\n予定価格: 9,000,000円\n"
+            "契約価格(落札率): 8,000,000円(90.0%)"]
+    passages = [Passage(f"bid{i}", "入札結果", f"◎7月分 > {i + 1}行目", [3], t, 1.0 - i / 10, is_record=True)
+                for i, t in enumerate(rows)]
+    e = svc.engine
+    engine = AnswerEngine(lambda q, k, filters: passages, e.tokenizer, e.stats, covered=e.covered_model,
+                          quote=e.quote_model)
+    ev = engine.gather("北町線の青葉橋塗装工事は、いくらで契約されましたか", None, None)
+    # the value is read with its row's label: the price line outranks the line that only names the work
+    assert ev.ranked_sentences[0][2] == "契約価格(落札率): 11,500,000円(95.8%)"
+    text = engine.extractive(ev, budget=10).text
+    assert text.startswith("工事名: 北町線青葉橋塗装工事\n契約価格(落札率): 11,500,000円(95.8%)[1]"), text
+    assert text.count("工事名: 北町線青葉橋塗装工事") == 1
+    assert row_label("No.: 3\n区分: 国\n平均月額: 320,000円") == "区分: 国"  # a row number names no row
+    assert row_label("本文だけの行") == ""

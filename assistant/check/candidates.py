@@ -24,7 +24,7 @@ from assistant.evidence import WordWeights
 from assistant.text.facts import Fact, extract_facts
 from assistant.text.numerals import plain
 from assistant.text.roles import DEPARTMENT_LABEL, departments
-from assistant.text.sentences import Unit, units
+from assistant.text.sentences import FIELD, Unit, units
 from assistant.types import Passage
 
 MIN_SENTENCE_CHARS = 4  # shorter pieces of a passage are labels
@@ -36,7 +36,6 @@ CELL_SEPARATOR = " / "  # how `text.sentences.units` joins a row's cells
 MIN_INNER_ITEMS = 2
 MIN_RECORD_FIELDS = 2  # 「名前: 値」 lines a record needs to be read as one row
 COUNTER_REACH = 2  # last characters of a column's name tried as the unit of its bare numbers (定員 → 人)
-_FIELD = re.compile(r"^(?P<name>[^:：\n]{1,30})[:：][ \t　]*(?P<value>[^\n]+)$", re.MULTILINE)
 _BARE_CELL = re.compile(r"\s*(?:約\s*)?(?P<num>\d[\d,]*(?:\.\d+)?)\s*")
 _UNIT_IN_NAME = re.compile(r"[(（](?P<unit>[^()（）]{1,6})[)）]$")  # markers a line needs to be read as a flattened list
 
@@ -100,7 +99,7 @@ def passage_candidates(p: Passage, words: WordWeights) -> list[Candidate]:
     if p.is_record:
         row = _record(p, words, title, title_tokens)
         if row:  # a field line alone has lost the row's subject (its first cell): the row speaks for it
-            out = [c for c in out if not _FIELD.fullmatch(c.text)]
+            out = [c for c in out if not FIELD.fullmatch(c.text)]
         out += row
     facts = Values([f for c in out for f in c.values.facts], [], [])
     for c in out:
@@ -111,7 +110,7 @@ def passage_candidates(p: Passage, words: WordWeights) -> list[Candidate]:
 def _record(p: Passage, words: WordWeights, title: str, title_tokens: frozenset[str]) -> list[Candidate]:
     """A table row indexed as a record (「名称: 中央公民館(ホール)」「定員: 350」 one per line) read
     as one row too, so that its values are compared with the row's subject."""
-    fields = [(m["name"].strip(), m["value"].strip()) for m in _FIELD.finditer(p.text)]
+    fields = [(m["name"].strip(), m["value"].strip()) for m in FIELD.finditer(p.text)]
     if len(fields) < MIN_RECORD_FIELDS:
         return []
     text = CELL_SEPARATOR.join(f"{name}: {value}" for name, value in fields)

@@ -18,6 +18,9 @@ from assistant.text.layout import BULLET, NOISE_LINE, TABLE_RULE, heading_style
 # zero-width, so that splitting keeps every character (a streamed answer is the same text)
 SENTENCE_BOUNDARY = re.compile(r"(?<=[。！？!?])(?![」』）)\]】。])|(?<=\n)")
 _ENGLISH_BOUNDARY = re.compile(r"(?<=[.])\s+(?=[A-Z])")  # not inside "p. 3" or "1.5"
+# a table row indexed as a record is one 「column: value」 line per cell (after its caption line)
+FIELD = re.compile(r"^(?P<name>[^:：\n]{1,30})[:：][ \t　]*(?P<value>[^\n]+)$", re.MULTILINE)
+_NUMBER_ONLY = re.compile(r"[\s0-9０-９.,，．()（）#＃-]*|(?:No|NO|no|№)\.?\s*[0-9０-９]+")
 _ENDS_SENTENCE = ("。", "！", "？", "!", "?", "：", ":")
 _DECIMAL = re.compile(r"^[0-9０-９]+[.．,，][0-9０-９]")
 _PREDICATE_END = re.compile(r"(?:ます|ました|ません|する|した|される|されている|です|である|いる|ない|なる|図る|進める)$")
@@ -115,3 +118,13 @@ def units(text: str) -> Iterator[Unit]:
         if line.endswith(_ENDS_SENTENCE) or (len(line) < WRAP_MIN and "、" not in line):
             yield from flush()  # a short line without a comma is a label, not half a sentence
     yield from flush()
+
+
+def row_label(record_text: str) -> str:
+    """The line that names a table row (the first 「column: value」 line whose value is not a bare number:
+    「工事・事業名: …」, 「区分: 国」, not 「No.: 3」); a value read alone has lost it. "" when the
+    text has no such line."""
+    for m in FIELD.finditer(record_text):
+        if not _NUMBER_ONLY.fullmatch(m["value"]):
+            return m.group(0).strip()
+    return ""
