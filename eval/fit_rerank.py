@@ -125,7 +125,9 @@ def cmd_fit_rerank(args: argparse.Namespace, svc, cases: list[dict]) -> int:
             cv = _rounded(cross_validate(questions, depth, l2))
             grid.append({"depth": depth, "l2": l2, **cv})
             print(f"  depth {depth:3d} l2 {l2:6.2f}: cross-validated {cv}")
-    best = max(grid, key=lambda g: (g["mrr@10"], g["hit@5"], -g["depth"]))
+    # chosen by cross-validated hit@5, then MRR: hit@5 is the bar retrieval has yet to reach (issue: ≥ 0.9);
+    # every grid point is far above the MRR bar (0.75), and MRR differences between them are within noise
+    best = max(grid, key=lambda g: (g["hit@5"], g["mrr@10"], -g["depth"]))
     depth, l2 = int(best["depth"]), float(best["l2"])
     w, mean, scale = fit([(x[:depth], y[:depth]) for x, y in questions], l2)
     on_tune = _rounded(retrieval_scores([_ranked_hits(x, y, w, mean, scale, depth) for x, y in questions]))

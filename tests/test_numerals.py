@@ -84,3 +84,31 @@ def test_normalize_with_offsets_removes_spaces_but_keeps_numbers_apart() -> None
 def test_normalize_recomposes_half_width_kana_and_keeps_circled_numbers() -> None:
     norm, _ = normalize_with_offsets("3.1ﾎﾟｲﾝﾄ ①人口")
     assert norm == "3.1ポイント①人口"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from assistant.text.tokens import Tokenizer
+
+    return Tokenizer()
+
+
+@pytest.mark.parametrize(("text", "whole"), [
+    ("令和6年4月1日現在", ["2024年", "4月", "4月1日"]),
+    ("２０２４年度の目標", ["2024年度"]),  # full-width digits; 年度 stays apart from 年
+    ("令和元年度から令和６年度まで", ["2019年度", "2024年度"]),
+    ("平成27年3月31日", ["2015年", "3月", "3月31日"]),
+    ("9月・10月", ["9月", "10月"]),
+    ("10年後の姿", []),  # a span of years is no year
+    ("13月の予定", []),  # no month
+])
+def test_a_date_is_indexed_as_whole_tokens_besides_its_pieces(tokenizer, text: str, whole: list[str]) -> None:
+    tokens = tokenizer.tokens(text)
+    assert [t for t in tokens if t in whole] == whole
+    assert not [t for t in tokens if t.endswith(("年", "年度", "月", "日")) and len(t) > 2 and t not in whole]
+    assert {"令和", "年", "月"} & set(tokens) or "令和" not in text  # the pieces are still there
+
+
+def test_an_era_year_and_its_western_year_share_their_token(tokenizer) -> None:
+    assert "2024年" in set(tokenizer.tokens("令和6年の人口")) & set(tokenizer.tokens("2024年の人口"))
+    assert "2024年" not in tokenizer.tokens("令和5年の人口")
