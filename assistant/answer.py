@@ -72,10 +72,10 @@ DICTIONARY_DENSE_COVERED = True
 # Chosen on the tune questions by `plan-assistant eval fit-extract` (eval/fit_extract.py) after `eval fit-quote`:
 # the most key facts with answers no longer on average than MEAN_CHARS_BUDGET characters (the length of the
 # former setting's answers, at most three sentences: 72 of 108 tune answers with every key fact, 260 characters
-# an answer). Last chosen after dates became whole tokens (READING_VERSION 4): 80 of 108, 257 characters.
+# an answer). Last chosen after rows carried their table's heading (READING_VERSION 5): 77 of 108, 253 characters.
 EXTRACT_RELATIVE = 0.6
 ANSWER_CHARS = 200
-MOST_SENTENCES = 8
+MOST_SENTENCES = 6
 GENERATOR_PASSAGES = 3  # passages shown to a generator
 ANSWER_TOKENS = 200  # the generator's answer length
 # a structured answer's JSON around its sentences: three sentences' keys and punctuation are 46 tokens of the

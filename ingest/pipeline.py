@@ -40,10 +40,11 @@ from ingest.registry import Registry
 MANIFEST_FIELDS = ("id", "title", "type", "audience", "issuer", "edition", "period")
 # Part of every document's version: raised when files are read differently (a PDF's title from its printed
 # page, fake-bold pages re-read; 3: no decimal figure as a heading, a periodical's issue in its title; 4: a
-# date's year, month and day indexed as whole tokens, text.tokens.date_tokens), so that
+# date's year, month and day indexed as whole tokens, text.tokens.date_tokens; 5: a table part's label under its
+# table's heading in the rows' caption), so that
 # the next `ingest` reads an unchanged file again instead of keeping what the former reading indexed. Chunks
 # whose text is unchanged still cost no embedding (vector cache).
-READING_VERSION = "4"
+READING_VERSION = "5"
 log = logging.getLogger(__name__)
 
 # a write refused for space: no space on the device, or the user's quota spent (errno.h)

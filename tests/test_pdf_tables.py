@@ -115,6 +115,21 @@ def test_a_repeated_header_is_not_a_row(tmp_path):
     assert doc.records[-1].page == 2 and doc.records[-1].text.startswith("指定避難所一覧\n番号: 60")
 
 
+def test_a_part_label_under_a_heading_carries_the_heading(tmp_path):
+    """「①…」 right above a table names one part of what the heading above it titles: the rows carry both;
+    a part label under running text carries only itself."""
+    rows = [["区分", "平均年齢", "平均月額"], ["本市", "40.1歳", "300,000円"], ["県", "42.0歳", "320,000円"]]
+
+    def story(paragraph, table):
+        return [paragraph("（１）職員の平均月額の状況（令和6年4月1日現在）"), paragraph("①事務職"), table(rows),
+                paragraph("本文の段落です。以下は参考の表です。"), paragraph("②技術職"), table(rows)]
+
+    doc = load_file(_build(tmp_path / "parts.pdf", story))
+    captions = [r.section for r in doc.records]
+    assert captions == ["(1)職員の平均月額の状況(令和6年4月1日現在) ①事務職"] * 2 + ["②技術職"] * 2
+    assert doc.records[0].text.split("\n")[:2] == [captions[0], "区分: 本市"]
+
+
 def test_rows_become_chunks_with_the_section_path(tables_pdf):
     doc = load_file(tables_pdf)
     chunks = [c for c in chunk_document(doc, "t") if c.is_record]

@@ -40,6 +40,7 @@ from pdfplumber.page import Page
 from pdfplumber.table import Table
 from pdfplumber.utils import extract_text
 
+from assistant.text.layout import BULLET, heading_style
 from assistant.types import LoadedDocument, Record
 from ingest.normalize import normalize_text, suspect_ratio
 from ingest.readers import page_ranges
@@ -88,6 +89,10 @@ _VALUE = re.compile(
 _SPACES = re.compile(r"\s+")
 # a line under a table's title that is only a note: （単位：人）, （令和N年M月D日現在）, ※…
 _NOTE = re.compile(r"[(（][^()（）]*[)）]|[※*＊].*")
+# a line under a table's title that is only the label of one of its parts: 「①一般行政職」 under
+# 「(1)職員の平均給与月額の状況」, 「ア 上水道」: a list marker and a few words (the corpus tables' part
+# labels are 4–7 characters; a title of its own is longer)
+SUBLABEL_MAX_CHARS = 12
 
 FAILED_PAGES = "表を読み取れなかったページがあります（本文としては検索できます）: ページ {pages}"
 TOO_MANY_ROWS = "表の行が多すぎるため、{limit:,} 行目以降は行単位では登録していません（本文としては検索できます）"
@@ -265,7 +270,7 @@ def _cell_text(chars: list[dict]) -> str:
 
 def _caption(lines: list[dict], bbox: tuple[float, float, float, float], boxes: list) -> str:
     """The text line just above a table (and the one above that when the nearest is only a
-    parenthesised note such as （単位：人）), or ""."""
+    parenthesised note such as （単位：人） or the label of one part of a larger table, 「①一般行政職」), or ""."""
     top = bbox[1]
 
     def free(line: dict) -> bool:
@@ -282,12 +287,18 @@ def _caption(lines: list[dict], bbox: tuple[float, float, float, float], boxes: 
         text = normalize_text(line["text"], structured=True)
         if not text or text.endswith("。"):
             break  # running text, not a title
+        if picked and _sublabel(picked[0]) and heading_style(text) is None:
+            break  # a part's label sits under its table's heading, not under a stray line
         picked.insert(0, text)
         edge = line["top"]
-        if not _NOTE.fullmatch(text):
+        if not (_NOTE.fullmatch(text) or _sublabel(text)):
             break
     caption = " ".join(picked)
     return caption if len(caption) <= CAPTION_MAX_CHARS else caption[:CAPTION_MAX_CHARS] + "…"
+
+
+def _sublabel(text: str) -> bool:
+    return len(text) <= SUBLABEL_MAX_CHARS and bool(BULLET.match(text))
 
 
 def _is_value(text: str) -> bool:
