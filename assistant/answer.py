@@ -521,7 +521,7 @@ class AnswerEngine:
         parts: list[tuple[int, str, int]] = []
         for i, s in chosen:
             n = numbers.setdefault(i, len(numbers) + 1)
-            parts.append((i, _with_context(ev.passages[i], s), n))
+            parts.append((i, _with_context(ev.passages[i], s, labels.get(i, "")), n))
         citations = [Citation(n, ev.passages[i]) for i, n in sorted(numbers.items(), key=lambda x: x[1])]
         english = is_english(ev.question)
         if english:
@@ -684,15 +684,14 @@ def _abstain_answer(ev: Evidence) -> Answer:
 _RESPONSE_FIELD = re.compile(r"^(?:市|町|村|県|国|区)?の?(?:考え方|回答|対応|見解)|^reply|^反映状況|^対応方針", re.IGNORECASE)
 
 
-def _with_context(p: Passage, sentence: str) -> str:
+def _with_context(p: Passage, sentence: str, label: str) -> str:
     """A quoted sentence plus what completes it: the list items it introduces, or, in a table row,
-    the row's label before a value (「工事・事業名: …」 before 「契約価格: …」) and the response column
-    (市の考え方, 回答 …) that answers a comment."""
+    the row's label (`text.sentences.row_label`) before a value (「工事・事業名: …」 before 「契約価格: …」)
+    and the response column (市の考え方, 回答 …) that answers a comment."""
     lines = [x.strip() for x in p.text.split("\n") if x.strip()]
     extra: list[str] = []
     if p.is_record:
         extra = [x for x in lines if _RESPONSE_FIELD.search(x) and x not in sentence][:2]
-        label = row_label(p.text)
         if label and label not in sentence and label not in extra and FIELD.fullmatch(sentence):
             sentence = f"{label}\n{sentence}"
     else:

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from assistant.text.numerals import ERA_START, era_to_western
+from assistant.text.numerals import ERA_START, era_to_western, parse_era_year
 from assistant.text.wordlists import QUESTION_WORDS
 
 SLICE_CHARS = 4000
@@ -98,8 +98,8 @@ def date_tokens(forms: list[str]) -> list[str]:
         j = i
         if forms[i] in ERA_START and i + 2 < n and (_DIGITS.fullmatch(forms[i + 1]) or forms[i + 1] == "元") \
                 and forms[i + 2] in _YEAR_UNITS:
-            year = 1 if forms[i + 1] == "元" else int(forms[i + 1])
-            if year >= 1:
+            year = parse_era_year(forms[i + 1])  # 元 → 1; None for 0
+            if year is not None:
                 out.append(f"{era_to_western(forms[i], year)}{forms[i + 2]}")
             j = i + 3
         elif _DIGITS.fullmatch(forms[i]) and WESTERN_YEARS[0] <= int(forms[i]) <= WESTERN_YEARS[1] and i + 1 < n \
