@@ -72,10 +72,11 @@ DICTIONARY_DENSE_COVERED = True
 # Chosen on the tune questions by `plan-assistant eval fit-extract` (eval/fit_extract.py) after `eval fit-quote`:
 # the most key facts with answers no longer on average than MEAN_CHARS_BUDGET characters (the length of the
 # former setting's answers, at most three sentences: 72 of 108 tune answers with every key fact, 260 characters
-# an answer). Last chosen after rows carried their table's heading (READING_VERSION 5): 77 of 108, 253 characters.
-EXTRACT_RELATIVE = 0.6
+# an answer). Last chosen after 個所 and 棟 became counters and a bare number under a column label naming the
+# asked unit became an asked figure (reranker, quote and covered refitted): 76 of 108, 245 characters.
+EXTRACT_RELATIVE = 0.7
 ANSWER_CHARS = 200
-MOST_SENTENCES = 6
+MOST_SENTENCES = 8
 GENERATOR_PASSAGES = 3  # passages shown to a generator
 ANSWER_TOKENS = 200  # the generator's answer length
 # a structured answer's JSON around its sentences: three sentences' keys and punctuation are 46 tokens of the
@@ -584,7 +585,7 @@ def difference(question: str, quoted: list[tuple[str, int]]) -> str | None:
                 continue
             if _STATED_CHANGE.match(sentence[f.end:]):
                 return None  # the documents state the change itself: the quote answers
-            if units and not any(re.search(u, f.surface) for u in units):
+            if units and not any(re.search(u, f.surface) for u, _ in units):
                 continue
             if all(f.value != g.value or f.unit != g.unit for g, _ in found):
                 found.append((f, n))

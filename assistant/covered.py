@@ -26,6 +26,7 @@ from assistant.fitted import LogisticModel
 from assistant.text.facts import canonical_tokens
 from assistant.text.layout import heading_style
 from assistant.text.numerals import plain
+from assistant.text.sentences import FIELD
 
 if TYPE_CHECKING:
     from assistant.answer import Evidence
@@ -33,19 +34,24 @@ if TYPE_CHECKING:
 FEATURES = ("strength", "best_sentence", "sentence_margin", "top_score", "score_margin", "union_cover",
             "top_word_missing", "place_missing", "log_terms", "asked_type_found",
             "best_sentence_cover", "stated_numbers_found", "asked_unit_found")
-# the unit an answer must carry, by how the question asks (「何人」→ 人 or 名; 「いくら」→ 円)
-ASKED_UNITS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(q), u) for q, u in (
-    (r"何(?:人|名)|人数", r"[0-9〇一二三四五六七八九十百千万]\s*(?:人|名)"),
-    (r"何\s*(?:%|％|パーセント)|割合|率は", r"[0-9]\s*(?:%|％|パーセント|割)"),
-    (r"いくら|何円|金額|費用|料金|額は", r"[0-9〇一二三四五六七八九十百千万]\s*(?:円|千円|万円|億円)"),
-    (r"何(?:か所|箇所|カ所|ヶ所)", r"[0-9〇一二三四五六七八九十]\s*(?:か所|箇所|カ所|ヶ所|地域|施設)"),
-    (r"いくつ", r"[0-9〇一二三四五六七八九十百千万]"),  # how many, in whatever counter
-    (r"何\s*(?:m3|㎥|立方)", r"[0-9]\s*(?:m3|㎥|立方)"),
-    (r"何\s*(?:平方キロ|km2|㎢)|面積", r"[0-9]\s*(?:平方キロ|km2|㎢|ha|ヘクタール)"),
-    (r"何月何日|何日に|いつ開", r"[0-9〇一二三四五六七八九十]\s*月\s*[0-9〇一二三四五六七八九十]+\s*日"),
-    (r"何(?:回|件|頭|台|戸|世帯)", r"[0-9〇一二三四五六七八九十百千万]\s*(?:回|件|頭|台|戸|世帯)"),
+# the unit an answer must carry, by how the question asks (「何人」→ 人 or 名; 「いくら」→ 円): the figure as
+# written in text, and what a table column's label says of a bare number under it (「収容人員: 4300」,
+# 「金額(千円): 1,200」; None: a column label cannot say it)
+ASKED_UNITS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple((re.compile(q), u, c) for q, u, c in (
+    (r"何(?:人|名)|人数", r"[0-9〇一二三四五六七八九十百千万]\s*(?:人|名)", r"人|名"),
+    (r"何\s*(?:%|％|パーセント)|割合|率は", r"[0-9]\s*(?:%|％|パーセント|割)", r"%|％|パーセント|割合|率"),
+    (r"いくら|何円|金額|費用|料金|額は", r"[0-9〇一二三四五六七八九十百千万]\s*(?:円|千円|万円|億円)", r"円"),
+    (r"何(?:か所|箇所|個所|カ所|ヶ所)", r"[0-9〇一二三四五六七八九十]\s*(?:か所|箇所|個所|カ所|ヶ所|地域|施設)",
+     r"か所|箇所|個所|カ所|ヶ所"),
+    (r"いくつ", r"[0-9〇一二三四五六七八九十百千万]", r""),  # how many, in whatever counter
+    (r"何\s*(?:m3|㎥|立方)", r"[0-9]\s*(?:m3|㎥|立方)", r"m3|㎥|立方"),
+    (r"何\s*(?:平方キロ|km2|㎢)|面積", r"[0-9]\s*(?:平方キロ|km2|㎢|ha|ヘクタール)", r"平方キロ|km2|㎢|ha|ヘクタール|面積"),
+    (r"何月何日|何日に|いつ開", r"[0-9〇一二三四五六七八九十]\s*月\s*[0-9〇一二三四五六七八九十]+\s*日", None),
+    (r"何(?:回|件|頭|台|戸|棟|世帯)", r"[0-9〇一二三四五六七八九十百千万]\s*(?:回|件|頭|台|戸|棟|世帯)",
+     r"回|件|頭|台|戸|棟|世帯"),
 ))
-ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
+_BARE_FIGURE = re.compile(r"[0-9０-９][0-9０-９,，.．]*")
+ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|個所|円|回|棟|年間|地域|団体|つ|割)|いくつ|いくら|"
                           r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage", re.IGNORECASE)
 ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
 TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
@@ -84,17 +90,33 @@ def features(ev: Evidence) -> dict[str, float]:
     }
 
 
-def asked_units(question: str) -> list[str]:
-    """The figure patterns an answer must carry, by how the question asks (「何人」 → a number of 人 or 名)."""
-    return [u for q, u in ASKED_UNITS if q.search(question)]
+def asked_units(question: str) -> list[tuple[str, str | None]]:
+    """How an answer states the asked figure, by how the question asks (「何人」 → a number of 人 or 名):
+    (the figure as written, what a column label says of a bare number under it)."""
+    return [(u, c) for q, u, c in ASKED_UNITS if q.search(question)]
 
 
-def asked_unit_found(question: str, sentences: list[str]) -> float:
+def unit_found(units: list[tuple[str, str | None]], text: str) -> bool:
+    """`text` states a figure of an asked unit: written with it (「180人」), or a bare number in a table
+    cell whose column label names it (「収容人員: 4300」, a row line as `text.sentences.FIELD` reads it)."""
+    if any(re.search(u, text) for u, _ in units):
+        return True
+    columns = [c for _, c in units if c is not None]
+    if not columns:
+        return False
+    return any(_BARE_FIGURE.fullmatch(m.group("value").strip()) and any(re.search(c, m.group("name")) for c in columns)
+               for m in FIELD.finditer(text))
+
+
+def asked_unit_found(question: str, sentences: list[str], columns: bool = True) -> float:
+    """1 when the sentences state a figure of the unit the question asks for (or it asks none); `columns`:
+    a bare number under a column label that names the unit counts too (see `unit_found`)."""
     units = asked_units(question)
     if not units:
         return 1.0
-    text = "\n".join(sentences)
-    return float(any(re.search(u, text) for u in units))
+    if not columns:
+        units = [(u, None) for u, _ in units]
+    return float(unit_found(units, "\n".join(sentences)))
 
 
 @dataclass

@@ -7,7 +7,8 @@ its passage's, small bonuses for an asked number or time, a penalty by passage r
 which the covered-or-not model reads). The best `CANDIDATES` of them are then described by `FEATURES`
 and re-ordered by this model's probability (`Evidence.quoted`), which the extractive answer quotes from
 and a generator is shown first. What the hand score cannot see and the model can:
-- `unit`: the question asks for a kind of figure (何人, いくら, 何％, 何月何日) and the sentence has one;
+- `unit`: the question asks for a kind of figure (何人, いくら, 何％, 何月何日) and the sentence has one, or is a
+  table cell whose column label names it (「収容人員: 4300」);
 - `meaning`: the dense similarity of the sentence to the question (the multilingual embedder), which
   finds a paraphrase that shares few words with the question;
 - `bigrams`: the share of the question's character bigrams in the sentence (compounds the tokenizer
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import QUOTE_MODEL as MODEL_PATH
+from assistant.covered import unit_found
 from assistant.fitted import LogisticModel
 
 CANDIDATES = 20  # of the hand-scored sentences, the best this many are re-ordered by the model
@@ -59,7 +61,7 @@ def bigrams(text: str) -> set[str]:
     return {chars[i:i + 2] for i in range(len(chars) - 1)}
 
 
-def features(question_bigrams: set[str], units: list[str], sentence: str, facts: SentenceFacts,
+def features(question_bigrams: set[str], units: list[tuple[str, str | None]], sentence: str, facts: SentenceFacts,
              meaning: float) -> dict[str, float]:
     norm = unicodedata.normalize("NFKC", sentence)
     return {
@@ -70,7 +72,7 @@ def features(question_bigrams: set[str], units: list[str], sentence: str, facts:
         "new_number": float(facts.new_number),
         "new_time": float(facts.new_time),
         "asked_numbers": float(facts.asked_numbers),
-        "unit": float(any(re.search(u, norm) for u in units)) if units else 0.0,
+        "unit": float(unit_found(units, norm)) if units else 0.0,
         "meaning": meaning,
         "bigrams": len(question_bigrams & bigrams(sentence)) / len(question_bigrams) if question_bigrams else 0.0,
         "length": math.log1p(len(norm)),

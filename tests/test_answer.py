@@ -50,17 +50,13 @@ def test_answer_cites_document_section_and_page(svc):
     assert c.doc_id == "midorino_sogo_keikaku_kouki_soan" and c.page and c.section
 
 
-@pytest.mark.parametrize("question", ["みどり野市の市長の好きな食べ物は何ですか", "プロ野球の優勝チームはどこですか"])
+# 「市長の趣味」 shares みどり野市 and 市長 with its passages; it is declined by the off-topic floor on word
+# coverage (0.45 against the fitted 0.47), a thin margin that a refit can move (README, Known limitations)
+@pytest.mark.parametrize("question", ["みどり野市の市長の好きな食べ物は何ですか", "プロ野球の優勝チームはどこですか",
+                                      "みどり野市の市長の趣味は何ですか"])
 def test_not_covered_gives_related_passages_not_a_guess(svc, question):
     a = svc.ask(question)
     assert a.abstained and "記載が見当たりません" in a.text and not a.citations
-
-
-@pytest.mark.xfail(strict=True, reason="known gap: half of the question's words (みどり野市, 市長) are in the passages, "
-                                       "and by every feature of the covered model it looks like a colloquial "
-                                       "question the plans answer (README, Known limitations)")
-def test_an_off_topic_question_sharing_half_its_words_with_a_passage_is_not_covered(svc):
-    assert svc.ask("みどり野市の市長の趣味は何ですか").abstained
 
 
 def test_english_question_gets_english_answer_quoting_japanese(svc):

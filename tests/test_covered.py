@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.covered import FEATURES, CoveredModel, features
+from assistant.covered import FEATURES, CoveredModel, asked_unit_found, features
 from assistant.evidence import QueryTerms
 from assistant.types import Passage
 from eval import fit_covered
@@ -32,6 +32,18 @@ def test_the_asked_kind_of_answer_must_be_in_the_best_sentences():
     with_people = features(_evidence("利用者数の目標は何人ですか", "利用者数の目標は1,200千人です。", weights))
     without = features(_evidence("利用者数の目標は何人ですか", "利用者数の目標を定めます。", weights))
     assert with_people["asked_unit_found"] == 1.0 and without["asked_unit_found"] == 0.0
+    buildings = features(_evidence("被害想定は何棟の建物をもとにしていますか", "総棟数:415棟をもとに推定", weights))
+    places = features(_evidence("重点箇所は何か所ですか", "重点箇所5個所", weights))
+    assert buildings["asked_unit_found"] == places["asked_unit_found"] == 1.0  # counters in any spelling
+
+
+def test_a_bare_number_under_a_column_that_names_the_asked_unit_is_the_asked_figure():
+    assert asked_unit_found("収容できるのは何人ですか", ["収容人員: 4300"]) == 1.0
+    assert asked_unit_found("費用はいくらですか", ["事業費(千円): 1,200"]) == 1.0
+    assert asked_unit_found("収容できるのは何人ですか", ["番号: 6"]) == 0.0  # a number, not of people
+    assert asked_unit_found("担当は何人ですか", ["担当者: 企画課"]) == 0.0  # people, but no number
+    # the reranker counts the figure as written only (every row has numbers under its column labels)
+    assert asked_unit_found("収容できるのは何人ですか", ["収容人員: 4300"], columns=False) == 0.0
     year = features(_evidence("2035年度の目標は何％ですか", "2030年度の目標は46%です。", {"目標": 1.0}))
     assert year["stated_numbers_found"] == 0.0  # the year the question states is not there
 

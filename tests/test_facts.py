@@ -343,6 +343,8 @@ def test_durations_are_counts_of_years(text: str, value: float) -> None:
         ("委員21名", "quantity", 21, "人"),
         ("５カ所", "quantity", 5, "箇所"),
         ("3か所", "quantity", 3, "箇所"),
+        ("重点箇所5個所", "quantity", 5, "箇所"),  # 個所: the older official spelling of 箇所
+        ("総棟数:415棟", "quantity", 415, "棟"),
         ("74地域", "quantity", 74, "地域"),
         ("20ｋｍ", "quantity", 20, "km"),
         ("30ヘクタール", "quantity", 30, "ha"),

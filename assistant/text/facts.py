@@ -127,12 +127,12 @@ _ORDINAL = re.compile(rf"第(?P<num>{_NUM_BODY})(?P<u>段階|次|期|回|号|条
 
 # unit surface → canonical unit; the number before it is in base units already (千/万/億).
 _SAME_UNITS = (
-    "円 件 回 世帯 地域 地区 団体 自治体 市町村 施設 事業 分野 項目 校 社 台 戸 歳 倍 種 つ 個 km ha m2 m3 m"
+    "円 件 回 世帯 地域 地区 団体 自治体 市町村 施設 事業 分野 項目 校 社 台 戸 棟 歳 倍 種 つ 個 km ha m2 m3 m"
 )
 _QUANTITY_UNITS: dict[str, str] = {
     **{u: u for u in _SAME_UNITS.split()},
     **dict.fromkeys(["人", "名"], "人"),
-    **dict.fromkeys(["箇所", "か所", "カ所", "ヵ所", "ヶ所", "ケ所"], "箇所"),
+    **dict.fromkeys(["箇所", "個所", "か所", "カ所", "ヵ所", "ヶ所", "ケ所"], "箇所"),
     **dict.fromkeys(["か国", "カ国", "ヵ国", "ヶ国"], "か国"),
     **dict.fromkeys(["km2", "平方キロメートル"], "km2"),
     **dict.fromkeys(["キロメートル"], "km"),
