@@ -37,18 +37,18 @@ FEATURES = ("strength", "best_sentence", "sentence_margin", "top_score", "score_
 # the unit an answer must carry, by how the question asks (「何人」→ 人 or 名; 「いくら」→ 円): the figure as
 # written in text, and what a table column's label says of a bare number under it (「収容人員: 4300」,
 # 「金額(千円): 1,200」; None: a column label cannot say it)
+_PLACES = "か所|箇所|個所|カ所|ヶ所"  # 個所: the older official spelling
+_COUNTERS = "回|件|頭|台|戸|棟|世帯"
 ASKED_UNITS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple((re.compile(q), u, c) for q, u, c in (
     (r"何(?:人|名)|人数", r"[0-9〇一二三四五六七八九十百千万]\s*(?:人|名)", r"人|名"),
     (r"何\s*(?:%|％|パーセント)|割合|率は", r"[0-9]\s*(?:%|％|パーセント|割)", r"%|％|パーセント|割合|率"),
     (r"いくら|何円|金額|費用|料金|額は", r"[0-9〇一二三四五六七八九十百千万]\s*(?:円|千円|万円|億円)", r"円"),
-    (r"何(?:か所|箇所|個所|カ所|ヶ所)", r"[0-9〇一二三四五六七八九十]\s*(?:か所|箇所|個所|カ所|ヶ所|地域|施設)",
-     r"か所|箇所|個所|カ所|ヶ所"),
+    (rf"何(?:{_PLACES})", rf"[0-9〇一二三四五六七八九十]\s*(?:{_PLACES}|地域|施設)", _PLACES),
     (r"いくつ", r"[0-9〇一二三四五六七八九十百千万]", r""),  # how many, in whatever counter
     (r"何\s*(?:m3|㎥|立方)", r"[0-9]\s*(?:m3|㎥|立方)", r"m3|㎥|立方"),
     (r"何\s*(?:平方キロ|km2|㎢)|面積", r"[0-9]\s*(?:平方キロ|km2|㎢|ha|ヘクタール)", r"平方キロ|km2|㎢|ha|ヘクタール|面積"),
     (r"何月何日|何日に|いつ開", r"[0-9〇一二三四五六七八九十]\s*月\s*[0-9〇一二三四五六七八九十]+\s*日", None),
-    (r"何(?:回|件|頭|台|戸|棟|世帯)", r"[0-9〇一二三四五六七八九十百千万]\s*(?:回|件|頭|台|戸|棟|世帯)",
-     r"回|件|頭|台|戸|棟|世帯"),
+    (rf"何(?:{_COUNTERS})", rf"[0-9〇一二三四五六七八九十百千万]\s*(?:{_COUNTERS})", _COUNTERS),
 ))
 _BARE_FIGURE = re.compile(r"[0-9０-９][0-9０-９,，.．]*")
 ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|個所|円|回|棟|年間|地域|団体|つ|割)|いくつ|いくら|"
