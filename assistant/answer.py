@@ -155,10 +155,12 @@ def retrieval_query(question: str, history: list[dict] | None) -> str:
         return question
     previous = [h["content"] for h in history if h.get("role") == "user" and h.get("content")]
     if previous and (_FOLLOW_UP.search(question) or len(question) <= FOLLOW_UP_CHARS):
-        # values the follow-up asserts are checked against the evidence, not searched for
+        # values the follow-up asserts are checked against the evidence, not searched for; a value that
+        # qualifies what is asked (「2060年の人口は」, 「2030年度の目標は…ですよね」) is a condition, not a claim
         rest = question
         for fact in sorted(extract_facts(question), key=lambda f: -f.start):
-            rest = rest[:fact.start] + rest[fact.end:]
+            if not question.startswith("の", fact.end):
+                rest = rest[:fact.start] + rest[fact.end:]
         return f"{previous[-1]} {rest}"
     return question
 

@@ -74,6 +74,13 @@ def test_follow_up_uses_history_and_false_premise_is_corrected(svc):
     assert wrong.citations and wrong.citations[0].passage.doc_id == "midorino_chiiki_koukyou_koutsuu_keikaku"
 
 
+def test_a_follow_up_searches_the_values_that_qualify_what_it_asks_not_those_it_asserts():
+    history = [{"role": "user", "content": "人口推計のパターン④の前提は？"}, {"role": "assistant", "content": "…"}]
+    assert "2060年" in retrieval_query("その推計だと、2060年の人口は何人？", history)
+    assert "令和12年度" not in retrieval_query("その計画は令和12年度までですよね", history)
+    assert "10兆円" not in retrieval_query("2030年度の投資額は10兆円にするんですよね？", history)
+
+
 def test_bad_questions_get_clear_errors(svc):
     with pytest.raises(BadRequest, match="空"):
         svc.ask("   ")
