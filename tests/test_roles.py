@@ -8,7 +8,7 @@ import pytest
 from assistant.check.compare import compare_values
 from assistant.check.values import values_of
 from assistant.text.numerals import normalize
-from assistant.text.roles import departments, extract_roles, holders_equal
+from assistant.text.roles import departments, extract_roles, heads, holders_equal
 
 
 @pytest.mark.parametrize("text, role, holder", [
@@ -40,6 +40,29 @@ def test_a_different_unit_in_charge_is_a_conflict():
     evidence = values_of("地域防災計画の見直しは住民係が担当する。", responsible_only=False)
     c = compare_values(draft, evidence)
     assert c.outcome == "conflict" and c.differ[0][0] == "担当部署"
+
+
+@pytest.mark.parametrize("text, acting, named", [
+    ("進捗状況は、副村長が年1回とりまとめる。", ["副村長"], ["副村長"]),
+    ("総務課長は計画の進捗状況を年1回まとめ、村長に報告する。", ["総務課長"], ["総務課長", "村長"]),
+    ("各職場の所属長が中心となって実施する。", ["所属長"], ["所属長"]),
+    ("部会長は、会長の指名する委員がこれに当たる。", [], ["部会長", "会長"]),  # a role as the topic
+    ("経済の成長が続き、計画期間を延長する。", [], []),  # words that end in 長 and name no one
+    ("音威子府村長が任命する。", ["音威子府村長"], ["音威子府村長"]),
+])
+def test_office_holders_who_act(text, acting, named):
+    assert heads(normalize(text), acting_only=True) == acting
+    assert heads(normalize(text), acting_only=False) == named
+
+
+def test_another_office_holder_doing_the_same_is_a_conflict():
+    draft = values_of("行動計画の進捗状況は、副村長が年1回とりまとめる。")
+    evidence = values_of("総務課長は計画の進捗状況を年1回まとめ、委員会に報告する。", responsible_only=False)
+    c = compare_values(draft, evidence)
+    assert c.outcome == "conflict" and ("担当・役割", "副村長", "総務課長") in c.differ
+    # the holder the sentence names anywhere is not in question: 「会長は村長をもって充てる」
+    same = values_of("防災会議の会長は、村長をもって充てる。", responsible_only=False)
+    assert not [d for d in compare_values(values_of("村長が防災会議を招集する。"), same).differ if d[0] == "担当・役割"]
 
 
 class _FlatIdf:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant.check.values import STRONG, Values
 from assistant.text.facts import KANJI, KATAKANA, Fact, compare_facts, compatible, values_equal
+from assistant.text.numerals import plain
 from assistant.text.roles import Role, compare_roles, holders_equal
 from assistant.text.wordlists import SUBJECT_NOISE
 
@@ -314,6 +315,15 @@ def compare_values(
         else:
             c.differ.append(("担当部署", d, "、".join(evidence_depts)))
             c.differ_keys.append(("dept", d))
+            c.strong_differ += 1
+    # an office holder who acts in the statement (「副村長がとりまとめ」) where the sentence names only others
+    # (「総務課長は…まとめ」); one the sentence names anywhere (「会長は村長をもって充てる」) is not in question
+    draft_text, sentence_text = plain(draft.text), plain(sentence.text)
+    for h in draft.heads:
+        others = [e for e in sentence.heads if e not in draft_text]
+        if others and h not in sentence_text and not any(holders_equal(h, e) for e in sentence.heads):
+            c.differ.append(("担当・役割", h, "、".join(others)))
+            c.differ_keys.append(("head", h))
             c.strong_differ += 1
     return c
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from assistant.evidence import WordWeights
 from assistant.text.facts import KANJI, KATAKANA, Fact, extract_facts
 from assistant.text.numerals import normalize_with_offsets, parse_number
-from assistant.text.roles import Role, departments, extract_roles
+from assistant.text.roles import Role, departments, extract_roles, heads
 from assistant.text.wordlists import VALUE_FILLERS
 
 _KANJI, _KATA = KANJI, KATAKANA
@@ -76,6 +76,7 @@ class Values:
     departments: list[str]  # departments named as responsible (担当・所管・中心)
     text: str = ""
     cells: list[tuple[int, int, str]] = field(default_factory=list)  # a table row: (start, end, what names the cell)
+    heads: list[str] = field(default_factory=list)  # office holders who act (副村長が, 総務課長は)
 
     def stance(self, f: Fact) -> str | None:
         """"target" for a target or forecast (see `_TARGET_WORDS`; a figure after 「→」), "actual" for a figure
@@ -113,7 +114,7 @@ class Values:
         return bool(_PER_YEAR.search(self.text[max(0, f.start - PER_YEAR_LOOKBACK) : f.start]))
 
     def surfaces(self) -> list[str]:
-        return [f.surface for f in self.facts] + [r.holder for r in self.roles] + self.departments
+        return [f.surface for f in self.facts] + [r.holder for r in self.roles] + self.departments + self.heads
 
 
 def extra_facts(text: str, facts: list[Fact]) -> list[Fact]:
@@ -282,7 +283,8 @@ def values_of(text: str, responsible_only: bool = True) -> Values:
     """The comparable values of a statement or sentence."""
     facts = ranges(text, extra_facts(text, extract_facts(text)))
     norm = normalize_with_offsets(text)[0]
-    return Values(facts, extract_roles(text), departments(norm, responsible_only), text)
+    return Values(facts, extract_roles(text), departments(norm, responsible_only), text,
+                  heads=heads(norm, responsible_only))
 
 
 

@@ -132,3 +132,28 @@ def departments(norm_text: str, responsible_only: bool) -> list[str]:
         if in_charge or not responsible_only:
             found.append(name)
     return list(dict.fromkeys(found))
+
+
+# --- office heads ---------------------------------------------------------------------
+# an office holder: the head of a municipality, a department, a body or a school (村長, 副市長, 総務課長,
+# 所属長, 委員長, 教育長, 消防署長), not a word that merely ends in 長 (成長, 延長, 首長 as a word for heads)
+_HEAD = re.compile(
+    rf"(?<![{KANJI}{KATAKANA}])[{KANJI}{KATAKANA}]*?"
+    r"(?:[市町村区課部局室係所会署団校園館]|委員|議|座|所属|教育|事務局)長"
+    rf"(?![{KANJI}{KATAKANA}])"
+)
+_HEAD_ACTS = re.compile(r"^(?:が|は|を中心|において)")
+
+
+def heads(norm_text: str, acting_only: bool) -> list[str]:
+    """Office holders named in normalised text; with `acting_only`, only those who act in it (「副村長が
+    とりまとめ」「総務課長は…まとめ」), not those acted upon (「村長に報告する」) nor a role as a topic."""
+    found = []
+    for m in _HEAD.finditer(norm_text):
+        after = norm_text[m.end() :]
+        # 「部会長は、会長の指名する委員がこれに当たる」: a role as the topic, whose holder the roles read
+        topic = m.group() in ROLE_NAMES and after.startswith("は")
+        if not acting_only or (_HEAD_ACTS.match(after) and not topic):
+            found.append(m.group())
+    return list(dict.fromkeys(found))
+
