@@ -72,11 +72,12 @@ DICTIONARY_DENSE_COVERED = True
 # Chosen on the tune questions by `plan-assistant eval fit-extract` (eval/fit_extract.py) after `eval fit-quote`:
 # the most key facts with answers no longer on average than MEAN_CHARS_BUDGET characters (the length of the
 # former setting's answers, at most three sentences: 72 of 108 tune answers with every key fact, 260 characters
-# an answer). Last chosen after 個所 and 棟 became counters and a bare number under a column label naming the
-# asked unit became an asked figure (reranker, quote and covered refitted): 76 of 108, 245 characters.
-EXTRACT_RELATIVE = 0.7
+# an answer). Last chosen after the covered model's word coverage read words in their normalised form
+# (「子ども」 for the question's 子供; covered refitted): 76 of 108, 228 characters (0.7 and 8 sentences, the
+# setting before, also 76, with 246).
+EXTRACT_RELATIVE = 0.5
 ANSWER_CHARS = 200
-MOST_SENTENCES = 8
+MOST_SENTENCES = 3
 GENERATOR_PASSAGES = 3  # passages shown to a generator
 ANSWER_TOKENS = 200  # the generator's answer length
 # a structured answer's JSON around its sentences: three sentences' keys and punctuation are 46 tokens of the
@@ -202,6 +203,9 @@ class Evidence:
     facts: list[SentenceFacts] = field(default_factory=list)  # what the hand score saw, per ranked sentence
     quoted: list[tuple[float, int, str]] = field(default_factory=list)  # the order answers quote from
     query: str = ""  # what was searched: a follow-up with the question before it
+    # the words of the passages (title, section, text) in the form the question's terms take (子供 for 子ども)
+    passage_tokens: frozenset[str] = frozenset()
+    words: WordWeights | None = None  # how text is read into those words
 
 
 class AnswerEngine:
@@ -240,8 +244,10 @@ class AnswerEngine:
         scored: list[tuple[float, int, str]] = []
         facts: dict[tuple[int, str], SentenceFacts] = {}
         strength = 0.0
+        passage_tokens: set[str] = set()
         for i, p in enumerate(passages):
             toks = words.tokens(p.title + "\n" + p.section + "\n" + p.text)
+            passage_tokens |= toks
             whole = coverage(terms, p.title + p.section + p.text, toks)
             strength = max(strength, whole)
             label = row_label(p.text) if p.is_record else ""
@@ -284,7 +290,8 @@ class AnswerEngine:
             # the order: by meaning, with the sentence's score by the dictionary terms beside it
             scored = [(m + ENGLISH_TERMS_SHARE * sc, i, s) for m, (sc, i, s) in zip(meaning, top)]
         scored.sort(key=lambda x: -x[0])
-        ev = Evidence(question, passages, terms, strength, scored, translated, translated_by, query=query)
+        ev = Evidence(question, passages, terms, strength, scored, translated, translated_by, query=query,
+                      passage_tokens=frozenset(passage_tokens), words=words)
         if by_meaning and is_english(question) and not ENGLISH_QUOTE_MODEL:
             ev.quoted = scored  # ranked by meaning already
             return ev

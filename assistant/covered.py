@@ -65,7 +65,7 @@ def features(ev: Evidence) -> dict[str, float]:
     # running text (with headings among them, tune's unanswerable near misses look covered more often)
     ranked = [r for r in ev.ranked_sentences if heading_style(r[2]) is None]
     everything = plain("".join(p.title + p.section + p.text for p in passages))
-    union = cover(terms.weights, everything)
+    union = cover(terms.weights, everything, ev.passage_tokens)
     top = max(terms.weights, key=lambda t: terms.weights[t]) if terms.weights else ""
     best = [s for _, _, s in ranked[:_TOP_SENTENCES]]
     asked = canonical_tokens(ev.question)
@@ -78,11 +78,12 @@ def features(ev: Evidence) -> dict[str, float]:
         "top_score": passages[0].score if passages else 0.0,
         "score_margin": passages[0].score - passages[1].score if len(passages) > 1 else 0.0,
         "union_cover": union,
-        "top_word_missing": float(bool(top) and top not in everything),  # in no passage at all
+        "top_word_missing": float(bool(top) and top not in everything and top not in ev.passage_tokens),  # in no passage
         "place_missing": float(any(plain(n) not in everything for n in terms.names)),
         "log_terms": math.log1p(len(terms.tokens)),
         "asked_type_found": float(found) if (wants_number or wants_time) else 1.0,
-        "best_sentence_cover": cover(terms.weights, plain(best[0])) if best else 0.0,
+        "best_sentence_cover": (cover(terms.weights, plain(best[0]), ev.words.tokens(best[0]) if ev.words else frozenset())
+                                if best else 0.0),
         # a year or figure the question states (「2035年度の目標」) must be in a best sentence
         "stated_numbers_found": (len(asked & set().union(*map(canonical_tokens, best))) / len(asked)
                                  if asked and best else 1.0),
