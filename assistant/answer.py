@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 
-from assistant.covered import CoveredModel, asked_units
+from assistant.covered import ASKS_NUMBER, ASKS_WHEN, TIME, CoveredModel, asked_units
 from assistant.errors import BadRequest, ModelUnavailable
 from assistant.evidence import QueryTerms, TermStatistics, WordWeights, coverage, query_terms
 from assistant.prompts import answer_schema, build_messages, translation_messages
@@ -105,10 +105,8 @@ _ASKS_WHICH_DOCUMENT = re.compile(
     r"\bwhich (?:plan|document|section|chapter|part|page)|\bwhere (?:in|is|are|does|do|can)\b", re.IGNORECASE)
 SECTION_PART_CHARS = 40  # a heading in a where-covered answer's section path is cut here
 _ROW_MARK = re.compile(r"\s*>\s*\d+行目$")  # the row marker of a table row's section (「表題 > 12行目」)
-_ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
-_ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|円|回|年間|地域|団体|つ|割)|いくつ|いくら|"
-                          r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage|target", re.IGNORECASE)
-_TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
+_ASKS_WHEN, _TIME = ASKS_WHEN, TIME
+_ASKS_NUMBER = re.compile(ASKS_NUMBER.pattern + "|target", re.IGNORECASE)  # 「the FY2028 target」 asks a figure
 MIN_SENTENCE_CHARS = 6  # shorter pieces are labels, not answers
 FOLLOW_UP_CHARS = 24  # with history, a question this short leans on the previous one
 # A follow-up may ask on: a sentence the previous answer already quoted scores this share of its score. Chosen on

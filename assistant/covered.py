@@ -49,11 +49,14 @@ ASKED_UNITS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple((re.com
     (r"何\s*(?:平方キロ|km2|㎢)|面積", r"[0-9]\s*(?:平方キロ|km2|㎢|ha|ヘクタール)", r"平方キロ|km2|㎢|ha|ヘクタール|面積"),
     (r"何月何日|何日に|いつ開", r"[0-9〇一二三四五六七八九十]\s*月\s*[0-9〇一二三四五六七八九十]+\s*日", None),
     (rf"何(?:{_COUNTERS})", rf"[0-9〇一二三四五六七八九十百千万]\s*(?:{_COUNTERS})", _COUNTERS),
+    (r"何時(?!間)", r"[0-9〇一二三四五六七八九十]\s*時(?!間)|[0-9]{1,2}\s*[:：]\s*[0-9]{2}", r"時刻|時間"),  # a time of day
+    (r"何時間", r"[0-9〇一二三四五六七八九十]\s*時間", r"時間"),
 ))
 _BARE_FIGURE = re.compile(r"[0-9０-９][0-9０-９,，.．]*")
-ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|個所|円|回|棟|年間|地域|団体|つ|割)|いくつ|いくら|"
-                          r"どのくらい|どれくらい|どの程度|how (?:many|much)|percentage", re.IGNORECASE)
-ASKS_WHEN = re.compile(r"いつ|何年|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
+ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|個所|円|回|棟|年間|年契約|年分|時間|地域|団体|"
+                          r"つ|割)|いくつ|いくら|どのくらい|どれくらい|どの程度|how (?:many|much)|percentage", re.IGNORECASE)
+# 「何年」 asks when, but 「何年間」「何年契約」「何年分」「何年ごと」 ask how long (ASKS_NUMBER)
+ASKS_WHEN = re.compile(r"いつ|何年(?!間|契約|分|ごと|毎)|時期|期間|年度まで|when|what year|period", re.IGNORECASE)
 TIME = re.compile(r"(?:令和|平成|昭和|19|20)[0-9元]+年|[0-9]+月")
 _TOP_SENTENCES = 3  # the asked kind of answer must be in one of the best sentences
 

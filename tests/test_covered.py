@@ -37,6 +37,17 @@ def test_the_asked_kind_of_answer_must_be_in_the_best_sentences():
     assert buildings["asked_unit_found"] == places["asked_unit_found"] == 1.0  # counters in any spelling
 
 
+def test_a_time_of_day_and_a_length_of_time_are_asked_kinds():
+    weights = {"図書館": 3.0, "開館": 2.0}
+    at_nine = features(_evidence("図書館は何時に開館しますか", "図書館は午前9時に開館します。", weights))
+    no_time = features(_evidence("図書館は何時に開館しますか", "図書館の開館日を定めます。", weights))
+    hours = features(_evidence("図書館は何時に開館しますか", "開館時間: 9:30", weights))
+    assert at_nine["asked_unit_found"] == hours["asked_unit_found"] == 1.0 and no_time["asked_unit_found"] == 0.0
+    # 「何年契約」 asks how long, not when: a length in years answers it, without a year of the calendar
+    term = features(_evidence("委託は何年契約ですか", "管理業務委託は2年契約で行っている。", {"委託": 1.0}))
+    assert term["asked_type_found"] == 1.0
+
+
 def test_a_bare_number_under_a_column_that_names_the_asked_unit_is_the_asked_figure():
     assert asked_unit_found("収容できるのは何人ですか", ["収容人員: 4300"]) == 1.0
     assert asked_unit_found("費用はいくらですか", ["事業費(千円): 1,200"]) == 1.0
