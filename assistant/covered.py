@@ -51,6 +51,9 @@ ASKED_UNITS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple((re.com
     (rf"何(?:{_COUNTERS})", rf"[0-9〇一二三四五六七八九十百千万]\s*(?:{_COUNTERS})", _COUNTERS),
     (r"何時(?!間)", r"[0-9〇一二三四五六七八九十]\s*時(?!間)|[0-9]{1,2}\s*[:：]\s*[0-9]{2}", r"時刻|時間"),  # a time of day
     (r"何時間", r"[0-9〇一二三四五六七八九十]\s*時間", r"時間"),
+    # a department: 「どの課」「担当部署は」 are answered by a name that ends in 課・係・室 (企画課, 上下水道係)
+    (r"(?:どの|どこの|何)(?:課|係|部署)|担当(?:課|係|部署)|所管(?:課|係|部署)", r"[一-龥ァ-ヶ]{1,14}[課係室](?![一-龥])",
+     None),
 ))
 _BARE_FIGURE = re.compile(r"[0-9０-９][0-9０-９,，.．]*")
 ASKS_NUMBER = re.compile(r"何(?:名|人|件|%|％|パーセント|ポイント|度|倍|か所|箇所|個所|円|回|棟|年間|年契約|年分|時間|地域|団体|"

@@ -43,6 +43,9 @@ def test_a_time_of_day_and_a_length_of_time_are_asked_kinds():
     no_time = features(_evidence("図書館は何時に開館しますか", "図書館の開館日を定めます。", weights))
     hours = features(_evidence("図書館は何時に開館しますか", "開館時間: 9:30", weights))
     assert at_nine["asked_unit_found"] == hours["asked_unit_found"] == 1.0 and no_time["asked_unit_found"] == 0.0
+    # 「どの課」 is answered by a department's name
+    assert asked_unit_found("事務局はどの課に置かれますか", ["事務局を企画部企画課に置く。"]) == 1.0
+    assert asked_unit_found("事務局はどの課に置かれますか", ["事務局を置く。"]) == 0.0
     # 「何年契約」 asks how long, not when: a length in years answers it, without a year of the calendar
     term = features(_evidence("委託は何年契約ですか", "管理業務委託は2年契約で行っている。", {"委託": 1.0}))
     assert term["asked_type_found"] == 1.0
