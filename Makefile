@@ -40,7 +40,7 @@ run: setup
 	PLAN_ASSISTANT_STAFF_TOKEN=$(STAFF_TOKEN) $(BIN)/plan-assistant --data-dir $(DATA) serve --host 127.0.0.1 --port $(PORT)
 
 test: setup-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 samples: $(BIN)/python
 	$(BIN)/python -m assistant.samples.build
