@@ -147,6 +147,8 @@ def add_eval_parser(sub) -> None:
                    help="evaluate the cases of one split only (the figure that counts is check; "
                         "gaps: tune per document by default, check as an aggregate only)")
     p.add_argument("--out", metavar="FILE", help="write the per-case results as JSON lines")
+    p.add_argument("--conversations", metavar="FILE",
+                   help="fit-extract: the follow-up conversations whose tune last turns count too")
     p.add_argument("--json", action="store_true", help="one JSON document: scores per split, case rows")
     p.add_argument("--verbose", "-v", action="store_true", help="per-case lines before the table")
     p.set_defaults(func=cmd_eval)

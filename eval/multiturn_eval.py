@@ -51,10 +51,14 @@ def converse(svc, turns: list[str]) -> list[dict]:
     for question in turns:
         answer = svc.ask(question, list(history)).to_dict()
         answers.append(answer)
-        history += [{"role": "user", "content": question},
-                    {"role": "assistant", "content": answer["answer"],
-                     "documents": [c["doc"] for c in answer["citations"]]}]
+        history += turn_history(question, answer)
     return answers
+
+
+def turn_history(question: str, answer: dict) -> list[dict]:
+    """One turn as the chat sends it back: the question, the answer and the documents it cited."""
+    return [{"role": "user", "content": question},
+            {"role": "assistant", "content": answer["answer"], "documents": [c["doc"] for c in answer["citations"]]}]
 
 
 def run_multiturn_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
