@@ -56,6 +56,28 @@ def _check_split(cases: list[dict]) -> list[dict]:
     return [c for c in cases if c.get("split") == "check"]
 
 
+def _written(path: str) -> list[dict]:
+    """Cases written for these tests (tests/statements, tests/questions), not evaluation cases."""
+    text = (Path(__file__).parent / path).read_text(encoding="utf-8")
+    return [json.loads(x) for x in text.splitlines() if x.strip()]
+
+
+def _right_verdicts(svc, path: str) -> tuple[list[str], list[dict]]:
+    """The ids of the written statements in `path` the draft check judges as expected, and every verdict."""
+    from eval.check_eval import evaluate_check
+
+    _, details = evaluate_check(svc, _written(path))
+    return [d["id"] for d in details if d["verdict"] == d["expected"]], details
+
+
+def _answer_scores(svc, path: str) -> tuple[dict, list[dict]]:
+    """The answer scores of the written questions in `path`, and their rows."""
+    from eval.answer_eval import score_answers
+
+    cases = _written(path)
+    return score_answers(cases, {c["id"]: svc.ask(c["question"]).to_dict() for c in cases})
+
+
 def test_hybrid_retrieval_on_the_check_split_beats_bm25(corpus_svc):
     from eval.cli import eval_search
 
@@ -101,12 +123,7 @@ def test_draft_check_on_the_check_split(corpus_svc):
 def test_plan_periods_are_judged_by_the_plan_the_statement_names(corpus_svc):
     """Period statements written for this test (tests/statements/period_statements.jsonl, not evaluation cases)
     over six corpus documents: the plan's own period confirms or contradicts, not another plan's."""
-    from eval.check_eval import evaluate_check
-
-    path = Path(__file__).with_name("statements") / "period_statements.jsonl"
-    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    _, details = evaluate_check(corpus_svc, cases)
-    right = [d["id"] for d in details if d["verdict"] == d["expected"]]
+    right, details = _right_verdicts(corpus_svc, "statements/period_statements.jsonl")
     # measured: 42 of 44 (a period of drafting is read as the plan's; 「10年間で、平成36年度に終わる」)
     assert len(right) >= 41, details
 
@@ -115,12 +132,7 @@ def test_roles_and_departments_in_a_municipalitys_wording(corpus_svc):
     """Role and department statements written for this test (tests/statements/role_statements.jsonl, not
     evaluation cases) over three corpus documents: 「…をもって充てる」 for any office, a village head named with
     the village's name, 係 as a department, a relative clause before a committee's name."""
-    from eval.check_eval import evaluate_check
-
-    path = Path(__file__).with_name("statements") / "role_statements.jsonl"
-    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    _, details = evaluate_check(corpus_svc, cases)
-    right = [d["id"] for d in details if d["verdict"] == d["expected"]]
+    right, details = _right_verdicts(corpus_svc, "statements/role_statements.jsonl")
     # measured: 19 of 20 (「総括は、危機管理監(以下…)が行う」: an actor followed by a parenthesis is not compared)
     assert len(right) >= 18, details
 
@@ -129,12 +141,7 @@ def test_who_acts_and_how_many_in_a_villages_and_a_citys_wording(corpus_svc):
     """Statements written for this test (tests/statements/actor_statements.jsonl, not evaluation cases) over
     six corpus documents: the department or office holder who acts (副村長が ⇔ 総務課長は), counts, targets and
     figures from tables, each consistent and changed."""
-    from eval.check_eval import evaluate_check
-
-    path = Path(__file__).with_name("statements") / "actor_statements.jsonl"
-    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    _, details = evaluate_check(corpus_svc, cases)
-    right = [d["id"] for d in details if d["verdict"] == d["expected"]]
+    right, details = _right_verdicts(corpus_svc, "statements/actor_statements.jsonl")
     # measured: 30 of 32 (a room the draft names is found in a newsletter; the salary table's columns are
     # read apart, so 57人 meets 「一人当たり」); 28 of 32 before office holders were compared
     assert len(right) >= 29, details
@@ -144,12 +151,7 @@ def test_where_a_measure_is_written_in_a_residents_wording(corpus_svc):
     """"Where is this covered?" questions written for this test (tests/questions/where_questions.jsonl, not
     evaluation cases) over nine corpus documents, in other words than the documents' (子どもを連れた人 for
     乳幼児連れ, 役場に来やすく for 来庁): the answer names the document and the section."""
-    from eval.answer_eval import score_answers
-
-    path = Path(__file__).parent / "questions" / "where_questions.jsonl"
-    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    answers = {c["id"]: corpus_svc.ask(c["question"]).to_dict() for c in cases}
-    scores, rows = score_answers(cases, answers)
+    scores, rows = _answer_scores(corpus_svc, "questions/where_questions.jsonl")
     # measured: 14 of 14 with every key fact, none declined (12 and 2 declined while word coverage compared
     # normalised words with raw text)
     assert scores["key_fact_accuracy"] >= 12 / 14 and scores["false_abstention"] <= 1 / 14, rows
@@ -159,12 +161,7 @@ def test_residents_questions_in_their_own_words(corpus_svc):
     """Questions written for this test (tests/questions/resident_questions.jsonl, not evaluation cases) over
     twelve corpus documents in a resident's words (何時に開館, 何年契約, 使い終わった小型家電), two of them about
     what no document says."""
-    from eval.answer_eval import score_answers
-
-    path = Path(__file__).parent / "questions" / "resident_questions.jsonl"
-    cases = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    answers = {c["id"]: corpus_svc.ask(c["question"]).to_dict() for c in cases}
-    scores, rows = score_answers(cases, answers)
+    scores, rows = _answer_scores(corpus_svc, "questions/resident_questions.jsonl")
     assert scores["answerable"] == 20 and scores["unanswerable"] == 2, scores
     # measured: 16 of 20 with every key fact, 1 of 20 declined (a table's cell far from its label), 1 of 2
     # unanswerable declined (「何時に開館」 is answered with another passage: a time of day is not an asked kind,

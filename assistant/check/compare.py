@@ -318,10 +318,9 @@ def compare_values(
             c.strong_differ += 1
     # an office holder who acts in the statement (「副村長がとりまとめ」) where the sentence names only others
     # (「総務課長は…まとめ」); one the sentence names anywhere (「会長は村長をもって充てる」) is not in question
-    draft_text, sentence_text = plain(draft.text), plain(sentence.text)
-    for h in draft.heads:
-        others = [e for e in sentence.heads if e not in draft_text]
-        if others and h not in sentence_text and not any(holders_equal(h, e) for e in sentence.heads):
+    others = [e for e in sentence.heads if e not in plain(draft.text)] if draft.heads and sentence.heads else []
+    for h in draft.heads if others else []:
+        if h not in plain(sentence.text) and not any(holders_equal(h, e) for e in sentence.heads):
             c.differ.append(("担当・役割", h, "、".join(others)))
             c.differ_keys.append(("head", h))
             c.strong_differ += 1
