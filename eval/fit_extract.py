@@ -7,7 +7,8 @@ sentences and the answers are scored by the evaluation rule (every key group pre
 earlier turns answered once, with the current setting; a premise the answer corrects, or "not covered", is
 the same answer whatever the setting). More quoted text
 carries more key facts but makes longer answers, so the choice is the setting with the most correct answers
-among those whose answers are at most MEAN_CHARS_BUDGET characters long on average (ties: shorter). It
+among those whose answers are at most MEAN_CHARS_BUDGET characters long on average (ties: the current setting,
+for a tie is no reason to change, then the shorter). It
 prints the grid and the choice; the chosen values are set as constants at the top of assistant/answer.py
 with the figures, and `check` cases are never read.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import itertools
 
-from assistant.answer import premise_conflict
+from assistant.answer import ANSWER_CHARS, EXTRACT_RELATIVE, MOST_SENTENCES, premise_conflict
 from eval.metrics import answer_correct, split_of
 from eval.multiturn_eval import converse, turn_history
 
@@ -57,7 +58,9 @@ def cmd_fit_extract(args: argparse.Namespace, svc, cases: list[dict]) -> int:
         print(f"  {g['budget']:4d} characters, relative {g['relative']:.1f}, at most {g['most']} sentences: "
               f"{g['correct']:3d} + {g['follow_ups']:2d} correct, {g['mean_chars']:6.1f} characters an answer")
     within = [g for g in grid if g["mean_chars"] <= MEAN_CHARS_BUDGET]
-    best = max(within, key=lambda g: (g["correct"] + g["follow_ups"], -g["mean_chars"]))
+    current = (ANSWER_CHARS, EXTRACT_RELATIVE, MOST_SENTENCES)
+    best = max(within, key=lambda g: (g["correct"] + g["follow_ups"], (g["budget"], g["relative"], g["most"]) == current,
+                                      -g["mean_chars"]))
     print(f"chosen (≤ {MEAN_CHARS_BUDGET} characters on average): ANSWER_CHARS = {best['budget']}, "
           f"EXTRACT_RELATIVE = {best['relative']}, MOST_SENTENCES = {best['most']} "
           f"({best['correct']} of {len(tune)} questions and {best['follow_ups']} of {len(follow_ups)} follow-ups "
