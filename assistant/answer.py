@@ -106,7 +106,6 @@ _ASKS_WHICH_DOCUMENT = re.compile(
     r"\bwhich (?:plan|document|section|chapter|part|page)|\bwhere (?:in|is|are|does|do|can)\b", re.IGNORECASE)
 SECTION_PART_CHARS = 40  # a heading in a where-covered answer's section path is cut here
 _ROW_MARK = re.compile(r"\s*>\s*\d+行目$")  # the row marker of a table row's section (「表題 > 12行目」)
-_ASKS_WHEN, _TIME = ASKS_WHEN, TIME
 _ASKS_NUMBER = re.compile(ASKS_NUMBER.pattern + "|target", re.IGNORECASE)  # 「the FY2028 target」 asks a figure
 MIN_SENTENCE_CHARS = 6  # shorter pieces are labels, not answers
 FOLLOW_UP_CHARS = 24  # with history, a question this short leans on the previous one
@@ -238,7 +237,7 @@ class AnswerEngine:
             passages = self.keep_documents(passages, searched, filters, conversation_documents(history))
         words = WordWeights(self.tokenizer, self.stats)
         terms = query_terms(words, translated or query)
-        wants_time, wants_number = bool(_ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))
+        wants_time, wants_number = bool(ASKS_WHEN.search(question)), bool(_ASKS_NUMBER.search(question))
         asked_numbers = canonical_tokens(query)
         scored: list[tuple[float, int, str]] = []
         facts: dict[tuple[int, str], SentenceFacts] = {}
@@ -263,7 +262,7 @@ class AnswerEngine:
                 own = coverage(terms, read, words.tokens(read))
                 if read != s:
                     numbers = numbers | canonical_tokens(label)
-                new_time = bool(new_numbers) and bool(_TIME.search(s))
+                new_time = bool(new_numbers) and bool(TIME.search(s))
                 has_asked = bool(asked_numbers and asked_numbers <= numbers)
                 sc = own + PASSAGE_SHARE * whole
                 sc += NUMBER_BONUS * (wants_number and bool(new_numbers))

@@ -20,7 +20,7 @@ import itertools
 
 from assistant.answer import ANSWER_CHARS, EXTRACT_RELATIVE, MOST_SENTENCES, premise_conflict
 from eval.metrics import answer_correct, split_of
-from eval.multiturn_eval import converse, turn_history
+from eval.multiturn_eval import converse
 
 BUDGETS = (150, 200, 250, 300, 350, 400)
 RELATIVE = (0.4, 0.5, 0.6, 0.7, 0.8)
@@ -82,8 +82,7 @@ def _last_turns(svc, path: str | None) -> list[tuple[dict, object, bool | None]]
             continue
         *earlier, last = c["turns"]
         history: list[dict] = []
-        for question, answer in zip(earlier, converse(svc, earlier)):
-            history += turn_history(question, answer)
+        converse(svc, earlier, history)
         ev = svc.engine.gather(last, history, None)
         fixed: bool | None = None
         if not svc.engine.covered(ev):

@@ -44,21 +44,18 @@ def multiturn_scores(rows: list[dict]) -> dict:
     }
 
 
-def converse(svc, turns: list[str]) -> list[dict]:
-    """Ask `turns` in order, each with the conversation before it as history."""
-    history: list[dict] = []
+def converse(svc, turns: list[str], history: list[dict] | None = None) -> list[dict]:
+    """Ask `turns` in order, each with the conversation before it as history (`history`, when given, is
+    extended with them: the conversation as the chat would send it with a further turn)."""
+    history = [] if history is None else history
     answers = []
     for question in turns:
         answer = svc.ask(question, list(history)).to_dict()
         answers.append(answer)
-        history += turn_history(question, answer)
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer["answer"],
+                     "documents": [c["doc"] for c in answer["citations"]]}]
     return answers
-
-
-def turn_history(question: str, answer: dict) -> list[dict]:
-    """One turn as the chat sends it back: the question, the answer and the documents it cited."""
-    return [{"role": "user", "content": question},
-            {"role": "assistant", "content": answer["answer"], "documents": [c["doc"] for c in answer["citations"]]}]
 
 
 def run_multiturn_eval(args: argparse.Namespace, svc, cases: list[dict]) -> int:
