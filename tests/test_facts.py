@@ -14,6 +14,7 @@ from assistant.text.facts import (
     Fact,
     canonical_tokens,
     compare_facts,
+    compatible,
     extract_facts,
     values_equal,
 )
@@ -351,6 +352,8 @@ def test_durations_are_counts_of_years(text: str, value: float) -> None:
         ("1.45℃（±0.12）高くなり", "quantity", 1.45, "℃"),
         ("気温が２度上昇", "quantity", 2, "℃"),
         ("970 万トン", "quantity", 9_700_000, "t"),
+        ("84億リットル", "quantity", 8_400_000_000, "L"),
+        ("523万キロリットル", "quantity", 5_230_000, "kL"),
         ("1人当たり3.3 m2で算出", "quantity", 3.3, "m2"),  # a space before the unit, as PDFs give it
         ("1人当たり3.3平方メートル", "quantity", 3.3, "m2"),
         ("３つの危機", "quantity", 3, "つ"),
@@ -364,6 +367,35 @@ def test_durations_are_counts_of_years(text: str, value: float) -> None:
 def test_quantities(text: str, kind: str, value: float, unit: str) -> None:
     fact = [f for f in extract_facts(text) if f.kind == kind][-1]
     assert (fact.value, fact.unit) == (value, unit)
+
+
+def _one(text: str):
+    [fact] = extract_facts(text)
+    return fact
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "equal"),
+    [
+        ("1週間分", "7日間", True),
+        ("3週間分", "3日間", False),  # the same figure in another unit: a different value, not another measure
+        ("5年間", "60か月", True),
+        ("116ヘクタール", "1.16km2", True),
+        ("116ヘクタール", "116平方キロメートル", False),
+        ("84億m3", "84億リットル", False),
+        ("2キロリットル", "2m3", True),
+        ("3.5km", "3,500メートル", True),
+    ],
+)
+def test_units_of_one_measure_compare_as_values(a: str, b: str, equal: bool) -> None:
+    fa, fb = _one(a), _one(b)
+    assert compatible(fa, fb) and values_equal(fa, fb) is equal
+
+
+def test_units_of_different_measures_do_not_compare() -> None:
+    # a month is not a whole number of days, tons are not litres, hectares are not metres
+    for a, b in (("1か月", "30日間"), ("523万トン", "523万キロリットル"), ("10ヘクタール", "10km")):
+        assert not compatible(_one(a), _one(b)), (a, b)
 
 
 def test_unit_multipliers_compare_as_values() -> None:

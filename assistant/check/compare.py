@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from assistant.check.values import STRONG, Values
-from assistant.text.facts import KANJI, KATAKANA, Fact, compare_facts, compatible, values_equal
+from assistant.text.facts import KANJI, KATAKANA, Fact, base_value, compare_facts, compatible, values_equal
 from assistant.text.numerals import plain
 from assistant.text.roles import Role, compare_roles, holders_equal
 from assistant.text.wordlists import SUBJECT_NOISE
@@ -119,7 +119,7 @@ def _distance(a: Fact, b: Fact) -> float:
         va = a.value if isinstance(a.value, tuple) else (a.value,)
         vb = b.value if isinstance(b.value, tuple) else (b.value,)
         return float(sum(abs(x - y) if x is not None and y is not None else UNSTATED_DISTANCE for x, y in zip(va, vb)))
-    x, y = float(a.value), float(b.value)
+    x, y = base_value(a), base_value(b)
     return abs(x - y) / max(abs(x), abs(y), 1e-9)
 
 
@@ -152,7 +152,8 @@ def rounded_equal(f: Fact, g: Fact, text: str) -> bool:
         return False
     # the last digit written: 12.5 → 0.1, 300 → 100 (in the figure's own unit, then scaled to its value)
     step = 10.0 ** -len(m["dec"]) if m["dec"] else 10.0 ** (len(digits) - len(digits.rstrip("0")))
-    return abs(float(f.value) - float(g.value)) <= step / 2 * abs(float(f.value) / written) + 1e-9
+    bf, bg = base_value(f), base_value(g)
+    return abs(bf - bg) <= step / 2 * abs(bf / written) + 1e-9
 
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９，．", "0123456789,.")

@@ -42,6 +42,7 @@ from assistant.text.wordlists import SUBJECT_STOP_GRAMS
 __all__ = [
     "FACT_KINDS",
     "Fact",
+    "base_value",
     "canonical_tokens",
     "compare_facts",
     "compatible",
@@ -141,6 +142,8 @@ _QUANTITY_UNITS: dict[str, str] = {
     **dict.fromkeys(["メートル"], "m"),
     **dict.fromkeys(["ヘクタール"], "ha"),
     **dict.fromkeys(["トン"], "t"),
+    **dict.fromkeys(["リットル", "ℓ"], "L"),  # not an ASCII L: 「P35 L11」 is a page and a line
+    **dict.fromkeys(["キロリットル", "kL", "kl"], "kL"),
     **dict.fromkeys(["℃", "°C", "度"], "℃"),  # 度 is ℃ only near 気温/温暖化, else a count (回)
 }
 _UNITS: dict[str, tuple[str, str]] = {
@@ -347,26 +350,49 @@ def extract_facts(text: str) -> list[Fact]:
 # --- comparison ----------------------------------------------------------------------
 
 
+# units of one measure that convert exactly: (kind, unit) → (measure, size in its base unit). 3週間 is 21日, not
+# 3日; 116ha is 1.16km2; 1年間 is 12か月. 月 and 日 do not convert exactly and stay apart.
+UNIT_SIZES: dict[tuple[str, str], tuple[str, float]] = {
+    ("duration", "年"): ("months", 12.0), ("duration", "月"): ("months", 1.0),
+    ("duration", "週"): ("hours", 168.0), ("duration", "日"): ("hours", 24.0), ("duration", "時間"): ("hours", 1.0),
+    ("quantity", "km2"): ("area", 1e6), ("quantity", "ha"): ("area", 1e4), ("quantity", "m2"): ("area", 1.0),
+    ("quantity", "km"): ("length", 1e3), ("quantity", "m"): ("length", 1.0),
+    ("quantity", "kL"): ("volume", 1e3), ("quantity", "m3"): ("volume", 1e3), ("quantity", "L"): ("volume", 1.0),
+}
+
+
+def base_value(f: Fact) -> float:
+    """A figure's value in its measure's base unit (`UNIT_SIZES`: 3週間 → 504 hours), else as it is; not for
+    periods and dates (tuples)."""
+    assert not isinstance(f.value, tuple), f
+    size = UNIT_SIZES.get((f.kind, f.unit))
+    return f.value * size[1] if size else f.value
+
+
 def compatible(a: Fact, b: Fact) -> bool:
     """Measure the same kind of thing: same kind and unit (年 and 年度 count as one for years and
-    periods); two dates compare on what both state (「令和５年11月」 and 「令和５年11月21日」)."""
+    periods; units of one measure, `UNIT_SIZES`, as one); two dates compare on what both state
+    (「令和５年11月」 and 「令和５年11月21日」)."""
     if a.kind == b.kind == "date":
         return all(x is not None for x in (*a.value[:2], *b.value[:2]))  # type: ignore[index]
     if a.kind != b.kind:
         return False
-    return a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"})
+    if a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"}):
+        return True
+    sa, sb = UNIT_SIZES.get((a.kind, a.unit)), UNIT_SIZES.get((b.kind, b.unit))
+    return sa is not None and sb is not None and sa[0] == sb[0]
 
 
 def values_equal(a: Fact, b: Fact) -> bool:
-    """Compatible and the same value (floats within 1e-9 relative; periods end by end; dates on
-    the parts both state)."""
+    """Compatible and the same value (floats within 1e-9 relative, in the measure's base unit; periods end
+    by end; dates on the parts both state)."""
     if not compatible(a, b):
         return False
     if a.kind == b.kind == "date" and isinstance(a.value, tuple) and isinstance(b.value, tuple):
         return all(x == y for x, y in zip(a.value, b.value) if x is not None and y is not None)
     if isinstance(a.value, tuple) or isinstance(b.value, tuple):
         return a.value == b.value
-    return math.isclose(a.value, b.value, rel_tol=1e-9, abs_tol=1e-12)
+    return math.isclose(base_value(a), base_value(b), rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _grams(subject: str) -> set[str]:
