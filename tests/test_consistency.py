@@ -288,3 +288,21 @@ def test_cli_check_text_and_file(svc, tmp_path, capsys, monkeypatch):
     assert code == 0 and out.count("\nstatement,") == 4
     code, out, err = _run_cli(svc, ["check", str(tmp_path / "missing.txt")], capsys, monkeypatch)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "missing.txt" in err
+
+
+@pytest.mark.parametrize(
+    ("draft", "sentence", "outcome"),
+    [
+        # sentences as the corpus writes them (広報, 給与・定員管理等): an amount's basis is part of its unit
+        ("課長職の管理職手当は年額30,000円である。", "管理職手当 課長職:月額30,000円", "conflict"),
+        ("課長職の管理職手当は月額30,000円である。", "管理職手当 課長職:月額30,000円", "support"),
+        ("課長職の管理職手当は年額360,000円である。", "管理職手当 課長職:月額30,000円", "support"),  # twelve months
+        ("住居手当は月額7,000円を支給する。", "自己の住宅を所有している職員の住居手当:7,000円", "support"),  # no basis
+        ("最低賃金は日額960円である。", "◇最低賃金額:時間額 960円", "conflict"),
+    ],
+)
+def test_an_amounts_basis_is_compared(draft: str, sentence: str, outcome: str) -> None:
+    c = compare_values(values_of(draft), values_of(sentence, responsible_only=False))
+    assert c.outcome == outcome, (c.same, c.differ, c.missing)
+    if outcome == "conflict":
+        assert any("額" in d[1] and "額" in d[2] for d in c.differ), c.differ  # both shown with their basis

@@ -12,7 +12,16 @@ import re
 from dataclasses import dataclass, field, replace
 
 from assistant.check.values import STRONG, Values
-from assistant.text.facts import KANJI, KATAKANA, Fact, base_value, compare_facts, compatible, values_equal
+from assistant.text.facts import (
+    KANJI,
+    KATAKANA,
+    Fact,
+    commensurable,
+    common_values,
+    compare_facts,
+    compatible,
+    values_equal,
+)
 from assistant.text.numerals import plain
 from assistant.text.roles import Role, compare_roles, holders_equal
 from assistant.text.wordlists import SUBJECT_NOISE
@@ -119,7 +128,7 @@ def _distance(a: Fact, b: Fact) -> float:
         va = a.value if isinstance(a.value, tuple) else (a.value,)
         vb = b.value if isinstance(b.value, tuple) else (b.value,)
         return float(sum(abs(x - y) if x is not None and y is not None else UNSTATED_DISTANCE for x, y in zip(va, vb)))
-    x, y = base_value(a), base_value(b)
+    x, y = common_values(a, b)  # candidates are compatible (`_candidates`)
     return abs(x - y) / max(abs(x), abs(y), 1e-9)
 
 
@@ -140,7 +149,7 @@ def rounded_equal(f: Fact, g: Fact, text: str) -> bool:
     the precision it is written in (124,820人 is 約12.5万人; 31.2% is 約3割)."""
     if values_equal(f, g):
         return True
-    if f.kind not in APPROX_KINDS or not compatible(f, g) or isinstance(f.value, tuple) or isinstance(g.value, tuple):
+    if f.kind not in APPROX_KINDS or not commensurable(f, g) or isinstance(f.value, tuple) or isinstance(g.value, tuple):
         return False
     if not (_APPROX_BEFORE.search(text[max(0, f.start - APPROX_REACH) : f.start])
             or _APPROX_AFTER.match(text[f.end : f.end + APPROX_REACH])):
@@ -152,7 +161,7 @@ def rounded_equal(f: Fact, g: Fact, text: str) -> bool:
         return False
     # the last digit written: 12.5 → 0.1, 300 → 100 (in the figure's own unit, then scaled to its value)
     step = 10.0 ** -len(m["dec"]) if m["dec"] else 10.0 ** (len(digits) - len(digits.rstrip("0")))
-    bf, bg = base_value(f), base_value(g)
+    bf, bg = common_values(f, g)
     return abs(bf - bg) <= step / 2 * abs(bf / written) + 1e-9
 
 

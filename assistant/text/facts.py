@@ -44,6 +44,8 @@ __all__ = [
     "Fact",
     "base_value",
     "canonical_tokens",
+    "commensurable",
+    "common_values",
     "compare_facts",
     "compatible",
     "extract_facts",
@@ -361,12 +363,42 @@ UNIT_SIZES: dict[tuple[str, str], tuple[str, float]] = {
 }
 
 
+# an amount per period (the draft check's 「月額30,000円」 is 円/月, `assistant.check.values`): any two amounts
+# in 円 are the same kind of figure, but a monthly amount equals only a monthly (or a yearly twelve times as
+# large) one; an amount without a stated basis compares with any as written
+RATE_SIZES: dict[str, tuple[str, float]] = {
+    "円/時間": ("yen/hour", 1.0), "円/日": ("yen/day", 1.0), "円/週": ("yen/week", 1.0),
+    "円/月": ("yen/month", 12.0), "円/年": ("yen/month", 1.0),
+}
+
+
+def _size(f: Fact) -> tuple[str, float] | None:
+    return UNIT_SIZES.get((f.kind, f.unit)) or (RATE_SIZES.get(f.unit) if f.kind == "quantity" else None)
+
+
 def base_value(f: Fact) -> float:
-    """A figure's value in its measure's base unit (`UNIT_SIZES`: 3週間 → 504 hours), else as it is; not for
-    periods and dates (tuples)."""
+    """A figure's value in its measure's base unit (`UNIT_SIZES`: 3週間 → 504 hours; `RATE_SIZES`: 月額 →
+    a year's), else as it is; not for periods and dates (tuples)."""
     assert not isinstance(f.value, tuple), f
-    size = UNIT_SIZES.get((f.kind, f.unit))
+    size = _size(f)
     return f.value * size[1] if size else f.value
+
+
+def common_values(a: Fact, b: Fact) -> tuple[float, float]:
+    """Two compatible figures' values in one unit: their measure's base unit, or as written when only one of
+    them has a size (an amount with a basis, 月額7,000円, against one without, 7,000円)."""
+    if (_size(a) is None) != (_size(b) is None):
+        assert not isinstance(a.value, tuple) and not isinstance(b.value, tuple)
+        return a.value, b.value
+    return base_value(a), base_value(b)
+
+
+def commensurable(a: Fact, b: Fact) -> bool:
+    """Compatible, and equal values would mean the same amount: not 日額 against 月額 (amounts of two bases)."""
+    if not compatible(a, b):
+        return False
+    sa, sb = _size(a), _size(b)
+    return sa is None or sb is None or sa[0] == sb[0] or a.unit == b.unit
 
 
 def compatible(a: Fact, b: Fact) -> bool:
@@ -379,6 +411,8 @@ def compatible(a: Fact, b: Fact) -> bool:
         return False
     if a.unit == b.unit or (a.kind in ("year", "period") and {a.unit, b.unit} <= {"年", "年度"}):
         return True
+    if a.kind == "quantity" and a.unit.partition("/")[0] == b.unit.partition("/")[0] == "円":
+        return True  # an amount with its basis (円/月) and one without, or with another (`commensurable`)
     sa, sb = UNIT_SIZES.get((a.kind, a.unit)), UNIT_SIZES.get((b.kind, b.unit))
     return sa is not None and sb is not None and sa[0] == sb[0]
 
@@ -392,7 +426,9 @@ def values_equal(a: Fact, b: Fact) -> bool:
         return all(x == y for x, y in zip(a.value, b.value) if x is not None and y is not None)
     if isinstance(a.value, tuple) or isinstance(b.value, tuple):
         return a.value == b.value
-    return math.isclose(base_value(a), base_value(b), rel_tol=1e-9, abs_tol=1e-12)
+    if not commensurable(a, b):
+        return False
+    return math.isclose(*common_values(a, b), rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _grams(subject: str) -> set[str]:
