@@ -92,7 +92,8 @@ def test_a_record_field_is_no_candidate_without_its_row(words):
     assert [c.text for c in cands if c.kind != "record"] == ["職員の平均月額の状況"]
     record = next(c for c in cands if c.kind == "record")
     assert record.text.startswith("区分: 県 / ")
-    assert ("quantity", 320_000.0, "円") in {(f.kind, f.value, f.unit) for f in record.values.facts}
+    # a monthly amount by its column's name (平均月額): 円 a month
+    assert ("quantity", 320_000.0, "円/月") in {(f.kind, f.value, f.unit) for f in record.values.facts}
     # a passage that is not a record keeps its 「名前: 値」 lines as they are
     plain_lines = passage_candidates(_passage(row), words)
     assert any(c.text == "平均月額: 320,000円" for c in plain_lines)
