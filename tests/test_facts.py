@@ -377,7 +377,7 @@ def _one(text: str):
 @pytest.mark.parametrize(
     ("a", "b", "equal"),
     [
-        ("1週間分", "7日間", True),
+        ("1週間分", "7日分", True),
         ("3週間分", "3日間", False),  # the same figure in another unit: a different value, not another measure
         ("5年間", "60か月", True),
         ("116ヘクタール", "1.16km2", True),

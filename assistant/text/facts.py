@@ -122,7 +122,7 @@ _YEAR_ONLY = re.compile(rf"(?P<y>{_YEAR})(?P<decade>代)?")
 _ERA_ABBREVIATED = re.compile(r"(?<![A-Za-z0-9])(?P<era>[RH])(?P<n>\d{1,2})(?![\dA-Za-z.])")
 
 _DURATION = re.compile(
-    rf"{_NUM}(?P<u>[かカヵヶケ箇]年間?|年間|年度分|年度間|[かカヵヶケ箇]月間?|週間|日間|時間)"
+    rf"{_NUM}(?P<u>[かカヵヶケ箇]年間?|年間|年度分|年度間|[かカヵヶケ箇]月間?|週間|日間|日分|時間)"
 )
 _YEARS_COUNT = re.compile(rf"{_NUM}年(?![度代])")  # 策定後５年, 10年先: a count below 1000
 
