@@ -114,10 +114,12 @@ def test_draft_check_on_the_check_split(corpus_svc):
     cases = _check_split(_cases("dev_draft_check.jsonl"))
     scores, details = evaluate_check(corpus_svc, cases)
     assert scores["cases"] >= 35, scores
-    # measured: macro-F1 .799, conflict precision .909 / recall .625, evidence shown .897
-    assert scores["macro_f1"] >= 0.77, details
+    # measured: macro-F1 .858, conflict precision .923 / recall .750, evidence shown .931 (.799, .909 / .625,
+    # .897 before units of one measure were converted)
+    assert scores["macro_f1"] >= 0.82, details
     assert scores["conflict"]["precision"] >= 0.85, details
-    assert scores["evidence_accuracy"] >= 0.83, details
+    assert scores["conflict"]["recall"] >= 0.68, details
+    assert scores["evidence_accuracy"] >= 0.86, details
 
 
 def test_plan_periods_are_judged_by_the_plan_the_statement_names(corpus_svc):
