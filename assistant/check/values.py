@@ -24,7 +24,7 @@ _MASS_FACTOR = {"kg": 1000.0, "キログラム": 1000.0, "g": 1.0, "グラム": 
 _BARE = re.compile(
     rf"(?<![\d.,A-Za-z])(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)(?P<u>[{_KANJI}{_KATA}A-Za-z]{{0,4}})"
 )
-# the basis of an amount, written right before it: 月額30,000円, 時間額 960円, 日給8,000円, 毎月5,000円
+# the basis of an amount, written right before it: 月額12,500円, 時間額 1,050円, 日給8,000円, 毎月5,000円
 _RATE_BASIS = re.compile(r"(?:(?P<amount>時間|日|週|月|年)額|(?P<pay>時|日|月)給|毎(?P<each>月|年))[:：]?\s*(?:約)?\s*$")
 _PAY_BASIS = {"時": "時間", "日": "日", "月": "月"}
 RATE_REACH = 6  # characters before an amount searched for its basis
@@ -138,7 +138,7 @@ def extra_facts(text: str, facts: list[Fact]) -> list[Fact]:
             out.append(Fact("quantity", float(f.value) * 1e6, "g", f.surface, f.start, f.end, f.subject))
         elif f.kind == "quantity" and f.unit == "円" and (m := _RATE_BASIS.search(text[max(0, f.start - RATE_REACH):f.start])):
             basis = m["amount"] or _PAY_BASIS.get(m["pay"] or "") or m["each"]
-            surface = m[0].rstrip(" 　:：") + f.surface  # shown with its basis: 時間額960円 ⇔ 日額960円
+            surface = m[0].rstrip(" 　:：") + f.surface  # shown with its basis: 時間額1,050円 ⇔ 日額1,050円
             subject = _RATE_BASIS.sub("", f.subject)  # the basis is the unit's now, not what is measured
             out.append(Fact("quantity", f.value, f"円/{basis}", surface, f.start, f.end, subject))
         else:

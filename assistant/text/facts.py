@@ -42,7 +42,6 @@ from assistant.text.wordlists import SUBJECT_STOP_GRAMS
 __all__ = [
     "FACT_KINDS",
     "Fact",
-    "base_value",
     "canonical_tokens",
     "commensurable",
     "common_values",
@@ -363,12 +362,12 @@ UNIT_SIZES: dict[tuple[str, str], tuple[str, float]] = {
 }
 
 
-# an amount per period (the draft check's 「月額30,000円」 is 円/月, `assistant.check.values`): any two amounts
+# an amount per period (the draft check's 「月額12,500円」 is 円/月, `assistant.check.values`): any two amounts
 # in 円 are the same kind of figure, but a monthly amount equals only a monthly (or a yearly twelve times as
 # large) one; an amount without a stated basis compares with any as written
 RATE_SIZES: dict[str, tuple[str, float]] = {
     "円/時間": ("yen/hour", 1.0), "円/日": ("yen/day", 1.0), "円/週": ("yen/week", 1.0),
-    "円/月": ("yen/month", 12.0), "円/年": ("yen/month", 1.0),
+    "円/月": ("yen/year", 12.0), "円/年": ("yen/year", 1.0),
 }
 
 
@@ -376,7 +375,7 @@ def _size(f: Fact) -> tuple[str, float] | None:
     return UNIT_SIZES.get((f.kind, f.unit)) or (RATE_SIZES.get(f.unit) if f.kind == "quantity" else None)
 
 
-def base_value(f: Fact) -> float:
+def _base_value(f: Fact) -> float:
     """A figure's value in its measure's base unit (`UNIT_SIZES`: 3週間 → 504 hours; `RATE_SIZES`: 月額 →
     a year's), else as it is; not for periods and dates (tuples)."""
     assert not isinstance(f.value, tuple), f
@@ -390,7 +389,7 @@ def common_values(a: Fact, b: Fact) -> tuple[float, float]:
     if (_size(a) is None) != (_size(b) is None):
         assert not isinstance(a.value, tuple) and not isinstance(b.value, tuple)
         return a.value, b.value
-    return base_value(a), base_value(b)
+    return _base_value(a), _base_value(b)
 
 
 def commensurable(a: Fact, b: Fact) -> bool:
