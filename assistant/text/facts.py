@@ -397,7 +397,7 @@ def commensurable(a: Fact, b: Fact) -> bool:
     if not compatible(a, b):
         return False
     sa, sb = _size(a), _size(b)
-    return sa is None or sb is None or sa[0] == sb[0] or a.unit == b.unit
+    return sa is None or sb is None or sa[0] == sb[0]
 
 
 def compatible(a: Fact, b: Fact) -> bool:
@@ -417,16 +417,14 @@ def compatible(a: Fact, b: Fact) -> bool:
 
 
 def values_equal(a: Fact, b: Fact) -> bool:
-    """Compatible and the same value (floats within 1e-9 relative, in the measure's base unit; periods end
+    """Commensurable and the same value (floats within 1e-9 relative, in the measure's base unit; periods end
     by end; dates on the parts both state)."""
-    if not compatible(a, b):
+    if not commensurable(a, b):
         return False
     if a.kind == b.kind == "date" and isinstance(a.value, tuple) and isinstance(b.value, tuple):
         return all(x == y for x, y in zip(a.value, b.value) if x is not None and y is not None)
     if isinstance(a.value, tuple) or isinstance(b.value, tuple):
         return a.value == b.value
-    if not commensurable(a, b):
-        return False
     return math.isclose(*common_values(a, b), rel_tol=1e-9, abs_tol=1e-12)
 
 
